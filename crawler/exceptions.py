@@ -1,0 +1,19 @@
+"""Every control-flow exception AdWatch raises, in one place."""
+
+from __future__ import annotations
+
+
+class AdWatchError(Exception):
+    """Base class: an error a user can act on; its message says what and where."""
+
+
+class ProfileError(AdWatchError):
+    """A site profile is invalid; the message names the file, the entry and the field."""
+
+
+class StoreError(AdWatchError):
+    """The embedded store cannot be opened or written."""
+
+
+class SandboxError(AdWatchError):
+    """The local sandbox web could not start."""

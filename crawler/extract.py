@@ -1,0 +1,55 @@
+"""Pull item fields out of a page with a profile's selectors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from parsel import Selector, SelectorList
+
+from crawler.profiles import FieldSpec, ItemRule
+
+_SPACES = re.compile(r"\s+")
+
+
+def _clean(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def _select(node: Selector, spec: FieldSpec) -> list[str]:
+    if spec.const is not None:
+        return [spec.const] if isinstance(spec.const, str) else list(spec.const)
+    if spec.css is not None:
+        found: SelectorList = node.css(spec.css)
+    elif spec.xpath is not None:
+        found = node.xpath(spec.xpath)
+    else:
+        found = node.jmespath(spec.jmespath)
+    return [v if isinstance(v, str) else str(v) for v in found.getall() if v is not None]
+
+
+def extract_field(node: Selector, spec: FieldSpec) -> str | list[str]:
+    """One field's value: a list when ``many``, else one string (joined when ``join`` is set)."""
+    values = _select(node, spec)
+    if spec.regex:
+        pattern = re.compile(spec.regex)
+        matches = (pattern.search(v) for v in values)
+        values = [m.group(1) if m.groups() else m.group(0) for m in matches if m]
+    if spec.join is not None:
+        joined = spec.join.join(values)
+        values = [joined] if joined.strip() else []
+    values = [c for c in (_clean(v) for v in values) if c]
+    if spec.many:
+        return values
+    return values[0] if values else ""
+
+
+def extract_record(node: Selector, rule: ItemRule) -> dict[str, Any]:
+    return {name: extract_field(node, spec) for name, spec in rule.fields.items()}
+
+
+def records(selector: Selector, rule: ItemRule) -> list[Selector]:
+    """The nodes an item rule extracts from: the page itself, or each JSON record."""
+    if rule.records:
+        return list(selector.jmespath(rule.records))
+    return [selector]

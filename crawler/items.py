@@ -1,0 +1,38 @@
+"""The one item AdWatch crawls: an ad or a listing, as found on a page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class AdItem:
+    """An ad or listing.
+
+    ``raw_ref`` points at the archived raw response (``<warc file>#<offset>``)
+    so that evidence can later show exactly what the server sent.
+    ``content_hash`` is set by the normalise stage over the normalised content;
+    the rule-check stage fills ``categories``, ``hits`` and ``risk``.
+    """
+
+    url: str
+    site: str
+    canonical_url: str = ""
+    title: str = ""
+    body: str = ""
+    prices: list[float] = field(default_factory=list)
+    price_texts: list[str] = field(default_factory=list)
+    seller: str = ""
+    category_hints: list[str] = field(default_factory=list)
+    image_alts: list[str] = field(default_factory=list)
+    fetched_at: str = ""
+    http_status: int = 0
+    content_hash: str = ""
+    raw_ref: str = ""
+    categories: list[str] = field(default_factory=list)
+    hits: list[dict] = field(default_factory=list)
+    risk: float = 0.0
+
+    def document(self) -> str:
+        """The text the rule engine checks: title, body and image alt texts, one per line."""
+        return "\n".join(part for part in (self.title, self.body, *self.image_alts) if part)

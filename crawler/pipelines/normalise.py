@@ -1,0 +1,61 @@
+"""Pipeline stage 1: tidy an item's text, parse its prices, fingerprint its content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+
+from crawler.items import AdItem
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+_PRICE = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
+
+
+def clean_text(text: str) -> str:
+    """NFC, no control characters, runs of spaces folded; zero-width characters are kept for the rule engine."""
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
+    text = _SPACES.sub(" ", text)
+    return _BLANK_LINES.sub("\n", text).strip()
+
+
+def parse_prices(texts: list[str]) -> list[float]:
+    """Every price in ``texts``, in order: '¥89.90' → 89.9, '1,299.00-1,599.00' → 1299.0, 1599.0."""
+    prices: list[float] = []
+    for text in texts:
+        folded = unicodedata.normalize("NFKC", text)
+        for whole, fraction in _PRICE.findall(folded):
+            prices.append(float(whole.replace(",", "") + (fraction or "")))
+    return prices
+
+
+def content_hash(item: AdItem) -> str:
+    """SHA-256 over what a reader sees of the ad: same content, same hash, whatever the URL or time."""
+    content = [item.title, item.body, item.prices, item.seller, item.image_alts]
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+class NormalisePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalisePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: AdItem, spider: Spider | None = None) -> AdItem:
+        item.title = clean_text(item.title)
+        item.body = clean_text(item.body)
+        item.seller = clean_text(item.seller)
+        item.image_alts = [a for a in (clean_text(a) for a in item.image_alts) if a]
+        item.category_hints = list(dict.fromkeys(h for h in (clean_text(h) for h in item.category_hints) if h))
+        item.prices = parse_prices(item.price_texts)
+        item.content_hash = content_hash(item)
+        self.stats.inc_value("adwatch/item/normalised")
+        return item

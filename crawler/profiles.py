@@ -1,0 +1,256 @@
+"""Site profiles: one YAML file per site drives the generic spider.
+
+A profile says where to start, which links to follow, how to pull an ad or
+listing out of a page (parsel CSS/XPath selectors or JSON paths) and how
+politely to crawl.  Profiles are data: adding a site means adding a file.
+
+Validation happens on load; every error names the file, the entry and the
+field, e.g. ``sandbox/profiles/mall.yaml: items[1] (product): field 'fields.title': ...``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+import jmespath
+import yaml
+from parsel import Selector
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from crawler.exceptions import ProfileError
+
+ITEM_FIELDS = ("title", "body", "prices", "seller", "category_hints", "image_alts", "url", "canonical_url")
+
+
+def check_selector(kind: str, expression: str) -> None:
+    """Raise ValueError if a CSS, XPath or JMESPath expression does not compile."""
+    try:
+        if kind == "jmespath":
+            jmespath.compile(expression)
+        else:
+            getattr(Selector(text="<html></html>"), kind)(expression)
+    except Exception as exc:  # parsel, cssselect, lxml and jmespath each raise their own errors
+        raise ValueError(f"invalid {kind} selector {expression!r}: {exc}") from None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """How one item field is extracted: exactly one of css, xpath, jmespath (JSON pages), const."""
+
+    css: str | None = None
+    xpath: str | None = None
+    jmespath: str | None = None
+    const: str | list[str] | None = None
+    many: bool = False
+    join: str | None = None
+    regex: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> FieldSpec:
+        sources = [s for s in ("css", "xpath", "jmespath", "const") if getattr(self, s) is not None]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of css, xpath, jmespath, const")
+        return self
+
+    @field_validator("css", "xpath", "jmespath")
+    @classmethod
+    def _selector_compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            check_selector(info.field_name, value)
+        return value
+
+    @field_validator("regex")
+    @classmethod
+    def _regex_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regex: {exc}") from exc
+        return value
+
+
+class ItemRule(_Strict):
+    """Pages whose URL matches ``url_pattern`` yield items extracted by ``fields``."""
+
+    name: str
+    url_pattern: str
+    type: Literal["html", "json"] = "html"
+    records: str | None = None
+    fields: dict[str, FieldSpec]
+    category_hints: list[str] = []
+
+    @field_validator("url_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regex: {exc}") from exc
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        unknown = sorted(set(value) - set(ITEM_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown item field(s) {unknown}; allowed: {list(ITEM_FIELDS)}")
+        if "title" not in value and "body" not in value:
+            raise ValueError("an item needs at least a 'title' or a 'body' field")
+        return value
+
+
+class FollowRule(_Strict):
+    """Links to follow: regexes matched against absolute URLs.
+
+    Links come from ``a[href]`` (or the ``css`` selector given) on HTML pages and
+    from the ``jmespath`` expression on JSON pages.
+    """
+
+    allow: list[str] = []
+    deny: list[str] = []
+    css: str | None = None
+    jmespath: str | None = None
+
+    @field_validator("css", "jmespath")
+    @classmethod
+    def _link_selector_compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            check_selector(info.field_name, value)
+        return value
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+        return value
+
+
+class Politeness(_Strict):
+    download_delay: Annotated[float, Field(ge=0)] = 0.0
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    obey_robots: bool = True
+    timeout: Annotated[float, Field(gt=0)] = 20.0
+    max_pages: Annotated[int, Field(ge=1)] = 5000
+    max_depth: Annotated[int, Field(ge=0)] = 20
+
+
+class Profile(_Strict):
+    """One site: where to start, what to follow, what to extract."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    title: str = ""
+    group: str = "default"
+    base_url: str
+    start_urls: list[str]
+    follow: list[FollowRule] = []
+    items: list[ItemRule]
+    politeness: Politeness = Politeness()
+    strip_params: list[str] = []
+    category_hints: list[str] = []
+    render: Literal["http", "js"] = "http"
+    source: str = Field(default="", exclude=True)
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/") + "/"
+
+    @field_validator("start_urls")
+    @classmethod
+    def _some_start(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("needs at least one start URL")
+        return value
+
+    def with_base_url(self, base_url: str) -> Profile:
+        """The same profile pointed at another host (the sandbox on other ports, a mirror)."""
+        return self.model_copy(update={"base_url": self._absolute_base(base_url)})
+
+    def absolute(self, url: str) -> str:
+        return urljoin(self.base_url, url)
+
+    @property
+    def absolute_start_urls(self) -> list[str]:
+        return [self.absolute(u) for u in self.start_urls]
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    def item_rule_for(self, url: str) -> ItemRule | None:
+        for rule in self.items:
+            if re.search(rule.url_pattern, url):
+                return rule
+        return None
+
+
+def _describe_location(data: dict, loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic error location into "items[1] (product): field 'fields.title'"."""
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        collection, index = loc[0], loc[1]
+        entries = data.get(collection)
+        label = ""
+        if isinstance(entries, list) and index < len(entries) and isinstance(entries[index], dict):
+            label = f" ({entries[index]['name']})" if "name" in entries[index] else ""
+        field = ".".join(map(str, loc[2:])) or str(collection)
+        return f"{collection}[{index}]{label}: field '{field}'"
+    return f"field '{'.'.join(map(str, loc))}'"
+
+
+def parse_profile(data: Any, source: str) -> Profile:
+    """Validate one profile mapping; raise ProfileError naming file, entry and field."""
+    if not isinstance(data, dict):
+        raise ProfileError(f"{source}: a profile must be a mapping, got {type(data).__name__}")
+    try:
+        return Profile.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = _describe_location(data, tuple(err["loc"]))
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: profile '{data.get('name', '?')}': {where}: {message}")
+        raise ProfileError("\n".join(lines)) from None
+
+
+def load_profile(path: Path) -> Profile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML: {exc}") from None
+    return parse_profile(data, str(path))
+
+
+def load_profiles(directories: list[Path]) -> dict[str, Profile]:
+    """All profiles found in ``directories`` (``*.yaml``), keyed by name; names must be unique."""
+    profiles: dict[str, Profile] = {}
+    for directory in directories:
+        for path in sorted(Path(directory).glob("*.yaml")):
+            profile = load_profile(path)
+            if profile.name in profiles:
+                raise ProfileError(
+                    f"{path}: profile name '{profile.name}' already defined in {profiles[profile.name].source}"
+                )
+            profiles[profile.name] = profile
+    return profiles

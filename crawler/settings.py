@@ -1,0 +1,81 @@
+"""Scrapy settings for AdWatch, and every default of AdWatch's own components.
+
+AdWatch's settings all start with ``ADWATCH_`` and are documented in README.md
+("Settings").  Any of them can be overridden from the environment with a
+variable of the same name; lists and mappings are read as JSON there.
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "adwatch"
+SPIDER_MODULES: list[str] = []
+SPIDER_LOADER_CLASS = "crawler.spiderloader.ProfileSpiderLoader"
+
+USER_AGENT = "AdWatch/0.1 (+网络广告监测; advertising supervision crawler)"
+ROBOTSTXT_OBEY = True
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_TIMEOUT = 20
+RETRY_ENABLED = True
+RETRY_TIMES = 1
+DEPTH_LIMIT = 20
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.encoding.EncodingMiddleware": 590,
+    "crawler.middlewares.raw_archive.RawArchiveMiddleware": 595,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.normalise.NormalisePipeline": 100,
+    "crawler.pipelines.rule_check.RuleCheckPipeline": 200,
+    "crawler.pipelines.store.StorePipeline": 300,
+}
+
+EXTENSIONS = {
+    "crawler.extensions.crawl_report.CrawlReportExtension": 500,
+}
+
+# --- AdWatch's own settings (documented in README.md, "Settings") ---
+
+ADWATCH_BASE_URLS: dict[str, str] = {}
+ADWATCH_DATA_DIR = "data"
+ADWATCH_DB_PATH = ""
+ADWATCH_ENCODING_ENABLED = True
+ADWATCH_PROFILE_DIRS: list[str] = ["crawler/profiles", "sandbox/profiles"]
+ADWATCH_RAW_ARCHIVE_ENABLED = True
+ADWATCH_RAW_DIR = ""
+ADWATCH_RULES_DIR = ""
+ADWATCH_RULE_CHECK_ENABLED = True
+ADWATCH_STORE_ENABLED = True
+ADWATCH_STORE_BATCH_SIZE = 50
+
+
+def _from_environment(namespace: dict[str, object]) -> None:
+    """Let ADWATCH_* environment variables override the defaults above."""
+    import json
+    import os
+
+    for name, default in list(namespace.items()):
+        if not name.startswith("ADWATCH_") or name not in os.environ:
+            continue
+        raw = os.environ[name]
+        if isinstance(default, bool):
+            namespace[name] = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif isinstance(default, (int, float)):
+            namespace[name] = type(default)(raw)
+        elif isinstance(default, (list, dict)):
+            namespace[name] = json.loads(raw)
+        else:
+            namespace[name] = raw
+
+
+_from_environment(globals())

@@ -1,0 +1,150 @@
+"""The one generic spider: everything site-specific comes from a profile."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+
+from crawler.extract import extract_record, records
+from crawler.items import AdItem
+from crawler.middlewares.raw_archive import META_KEY as RAW_REF_KEY
+from crawler.profiles import ItemRule, Profile
+from crawler.urls import canonical_url, same_site, strip_params
+
+
+class ProfileSpider(scrapy.Spider):
+    """Crawls one site as its profile says.  Subclassed per profile by the spider loader."""
+
+    name = "profile"
+    profile: Profile
+
+    @classmethod
+    def for_profile(cls, profile: Profile) -> type[ProfileSpider]:
+        """A spider class named after ``profile``, with its politeness as custom settings."""
+        politeness = profile.politeness
+        custom_settings = {
+            "DOWNLOAD_DELAY": politeness.download_delay,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": politeness.concurrency,
+            "ROBOTSTXT_OBEY": politeness.obey_robots,
+            "DOWNLOAD_TIMEOUT": politeness.timeout,
+            "CLOSESPIDER_PAGECOUNT": politeness.max_pages,
+            "DEPTH_LIMIT": politeness.max_depth,
+        }
+        return type(
+            f"{profile.name.title().replace('_', '')}Spider",
+            (cls,),
+            {"name": profile.name, "profile": profile, "custom_settings": custom_settings},
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> ProfileSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        base_url = crawler.settings.getdict("ADWATCH_BASE_URLS").get(cls.profile.name)
+        if base_url:
+            spider.profile = cls.profile.with_base_url(base_url)
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.profile.absolute_start_urls:
+            yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            self.crawler.stats.inc_value("adwatch/page/skipped_binary")
+            return
+        rule = self.profile.item_rule_for(response.url)
+        if rule is not None:
+            yield from self.items_from(response, rule)
+        yield from self.follow_links(response)
+
+    def items_from(self, response: TextResponse, rule: ItemRule) -> Iterator[AdItem]:
+        try:
+            nodes = records(self._selector(response, rule), rule)
+        except (ValueError, json.JSONDecodeError) as exc:
+            self.crawler.stats.inc_value("adwatch/page/unparseable")
+            self.logger.warning("Cannot parse %s as %s (%s): %s", response.url, rule.type, rule.name, exc)
+            return
+        for node in nodes:
+            item = self.build_item(response, rule, extract_record(node, rule))
+            if item.title or item.body:
+                yield item
+            else:
+                self.crawler.stats.inc_value("adwatch/item/empty")
+                self.logger.warning("Item rule %r found no title or body on %s", rule.name, response.url)
+
+    def _selector(self, response: TextResponse, rule: ItemRule):
+        if rule.type == "json":
+            json.loads(response.text)
+            return scrapy.Selector(text=response.text, type="json")
+        return response.selector
+
+    def build_item(self, response: TextResponse, rule: ItemRule, fields: dict[str, Any]) -> AdItem:
+        url = response.urljoin(fields["url"]) if fields.get("url") else response.url
+        declared = fields.get("canonical_url")
+        canonical = canonical_url(response.urljoin(declared) if declared else url, self.profile.strip_params)
+        prices = fields.get("prices", [])
+        return AdItem(
+            url=url,
+            site=self.profile.name,
+            canonical_url=canonical,
+            title=fields.get("title", ""),
+            body=fields.get("body", ""),
+            price_texts=[prices] if isinstance(prices, str) else list(prices),
+            seller=fields.get("seller", ""),
+            category_hints=_as_list(fields.get("category_hints"))
+            + list(rule.category_hints)
+            + list(self.profile.category_hints),
+            image_alts=_as_list(fields.get("image_alts")),
+            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            http_status=response.status,
+            raw_ref=response.meta.get(RAW_REF_KEY, ""),
+        )
+
+    def follow_links(self, response: TextResponse) -> Iterator[scrapy.Request]:
+        seen: set[str] = set()
+        for rule in self.profile.follow:
+            for href in self._links(response, rule):
+                url = strip_params(response.urljoin(href), self.profile.strip_params)
+                if url in seen or not same_site(url, self.profile.base_url):
+                    continue
+                if any(re.search(p, url) for p in rule.deny):
+                    continue
+                if rule.allow and not any(re.search(p, url) for p in rule.allow):
+                    continue
+                seen.add(url)
+                yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+
+    @staticmethod
+    def _links(response: TextResponse, rule) -> list[str]:
+        if rule.jmespath:
+            if not _looks_like_json(response):
+                return []
+            try:
+                return [str(v) for v in scrapy.Selector(text=response.text, type="json").jmespath(rule.jmespath).getall()]
+            except ValueError:
+                return []
+        if _looks_like_json(response):
+            return []
+        return response.css(f"{rule.css or 'a'}::attr(href)").getall()
+
+    def on_error(self, failure) -> None:
+        request = failure.request
+        self.crawler.stats.inc_value(f"adwatch/error/{failure.type.__name__}")
+        self.logger.warning("Failed %s: %s", request.url, failure.getErrorMessage())
+
+
+def _looks_like_json(response: TextResponse) -> bool:
+    content_type = response.headers.get(b"Content-Type", b"").lower()
+    return b"json" in content_type
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)

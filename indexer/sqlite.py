@@ -1,0 +1,291 @@
+"""The embedded store: SQLite in WAL mode, with FTS5 full-text search over jieba tokens.
+
+It holds every ad with its versions (a new version only when the content hash
+changes), every rule hit with its review status, and a record of each crawl
+run.  Writes happen in transactions, so an interrupted write leaves the
+database as it was before it; WAL mode lets the console read while a crawl
+writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from crawler.exceptions import StoreError
+from crawler.items import AdItem
+from indexer.tokenize import token_string
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ads (
+    id INTEGER PRIMARY KEY,
+    canonical_url TEXT NOT NULL UNIQUE,
+    site TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    seen_count INTEGER NOT NULL DEFAULT 1,
+    current_version INTEGER
+);
+CREATE INDEX IF NOT EXISTS ads_site ON ads(site);
+CREATE TABLE IF NOT EXISTS ad_versions (
+    id INTEGER PRIMARY KEY,
+    ad_id INTEGER NOT NULL REFERENCES ads(id),
+    content_hash TEXT NOT NULL,
+    url TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    prices TEXT NOT NULL,
+    price_texts TEXT NOT NULL,
+    seller TEXT NOT NULL,
+    category_hints TEXT NOT NULL,
+    image_alts TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    risk REAL NOT NULL,
+    fetched_at TEXT NOT NULL,
+    http_status INTEGER NOT NULL,
+    raw_ref TEXT NOT NULL,
+    UNIQUE (ad_id, content_hash)
+);
+CREATE TABLE IF NOT EXISTS hits (
+    id TEXT PRIMARY KEY,
+    ad_id INTEGER NOT NULL REFERENCES ads(id),
+    version_id INTEGER NOT NULL REFERENCES ad_versions(id),
+    site TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    law TEXT NOT NULL,
+    article TEXT NOT NULL,
+    article_key TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    category TEXT NOT NULL,
+    matched TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    explanation TEXT NOT NULL,
+    penalty TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    review_status TEXT NOT NULL DEFAULT 'pending',
+    reviewer TEXT,
+    review_reason TEXT,
+    reviewed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS hits_version ON hits(version_id);
+CREATE INDEX IF NOT EXISTS hits_site_article ON hits(site, article_key);
+CREATE VIRTUAL TABLE IF NOT EXISTS ads_fts USING fts5(title, body, tokenize = 'unicode61');
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    id INTEGER PRIMARY KEY,
+    site TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    finish_reason TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    items INTEGER NOT NULL,
+    new_versions INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    hits INTEGER NOT NULL,
+    errors INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    """What storing one item did: ``new`` ad, ``changed`` ad (new version) or ``unchanged``."""
+
+    status: str
+    ad_id: int
+    version_id: int
+    hit_ids: tuple[str, ...] = ()
+
+
+def hit_id(canonical_url: str, content_hash: str, rule_id: str, start: int) -> str:
+    """Stable id of a hit: the same ad content, rule and place give the same id on every crawl."""
+    key = "\x1f".join((canonical_url, content_hash, rule_id, str(start)))
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class SqliteStore:
+    """Ads, versions, hits and crawl runs in one SQLite file."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            with self.transaction():
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO schema_meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+                )
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"Cannot open the store at {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error: all of it lands or none of it."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # --- writing ---
+
+    def save_items(self, items: Iterable[AdItem]) -> list[SaveOutcome]:
+        """Store a batch of checked items in one transaction."""
+        prepared = [(item, token_string(item.title), token_string(item.document())) for item in items]
+        with self.transaction():
+            return [self._save(item, title_tokens, body_tokens) for item, title_tokens, body_tokens in prepared]
+
+    def _save(self, item: AdItem, title_tokens: str, body_tokens: str) -> SaveOutcome:
+        now = _now()
+        row = self.conn.execute("SELECT id FROM ads WHERE canonical_url = ?", (item.canonical_url,)).fetchone()
+        if row is None:
+            ad_id = self.conn.execute(
+                "INSERT INTO ads(canonical_url, site, first_seen, last_seen) VALUES (?, ?, ?, ?)",
+                (item.canonical_url, item.site, now, now),
+            ).lastrowid
+            status = "new"
+        else:
+            ad_id = row["id"]
+            self.conn.execute(
+                "UPDATE ads SET last_seen = ?, seen_count = seen_count + 1 WHERE id = ?", (now, ad_id)
+            )
+            status = "changed"
+        existing = self.conn.execute(
+            "SELECT id FROM ad_versions WHERE ad_id = ? AND content_hash = ?", (ad_id, item.content_hash)
+        ).fetchone()
+        if existing is not None:
+            self.conn.execute("UPDATE ads SET current_version = ? WHERE id = ?", (existing["id"], ad_id))
+            return SaveOutcome("unchanged", ad_id, existing["id"])
+        version_id = self._insert_version(ad_id, item)
+        self.conn.execute(
+            "INSERT INTO ads_fts(rowid, title, body) VALUES (?, ?, ?)", (version_id, title_tokens, body_tokens)
+        )
+        self.conn.execute("UPDATE ads SET current_version = ? WHERE id = ?", (version_id, ad_id))
+        hit_ids = tuple(self._insert_hit(ad_id, version_id, item, hit, now) for hit in item.hits)
+        return SaveOutcome(status, ad_id, version_id, hit_ids)
+
+    def _insert_version(self, ad_id: int, item: AdItem) -> int:
+        return self.conn.execute(
+            """INSERT INTO ad_versions(ad_id, content_hash, url, title, body, prices, price_texts, seller,
+                   category_hints, image_alts, categories, risk, fetched_at, http_status, raw_ref)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                ad_id, item.content_hash, item.url, item.title, item.body, _json(item.prices),
+                _json(item.price_texts), item.seller, _json(item.category_hints), _json(item.image_alts),
+                _json(item.categories), item.risk, item.fetched_at, item.http_status, item.raw_ref,
+            ),
+        ).lastrowid
+
+    def _insert_hit(self, ad_id: int, version_id: int, item: AdItem, hit: dict[str, Any], now: str) -> str:
+        identifier = hit_id(item.canonical_url, item.content_hash, hit["rule_id"], hit["start"])
+        self.conn.execute(
+            """INSERT OR IGNORE INTO hits(id, ad_id, version_id, site, rule_id, law, article, article_key,
+                   severity, category, matched, start, "end", explanation, penalty, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                identifier, ad_id, version_id, item.site, hit["rule_id"], hit["law"], hit["article"],
+                hit["article_key"], hit["severity"], hit.get("category", ""), hit["matched"], hit["start"],
+                hit["end"], hit["explanation"], hit.get("penalty", ""), now,
+            ),
+        )
+        return identifier
+
+    def record_run(self, run: dict[str, Any]) -> int:
+        columns = ("site", "started_at", "finished_at", "finish_reason", "pages", "items", "new_versions",
+                   "unchanged", "hits", "errors")
+        with self.transaction():
+            return self.conn.execute(
+                f"INSERT INTO crawl_runs({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                tuple(run[c] for c in columns),
+            ).lastrowid
+
+    # --- reading ---
+
+    def current_ads(self, sites: Iterable[str] | None = None) -> list[sqlite3.Row]:
+        """The current version of every ad (of ``sites``, if given), with its ad id and canonical URL."""
+        query = """SELECT a.id AS ad_id, a.canonical_url, a.site, a.seen_count, v.*
+                   FROM ads a JOIN ad_versions v ON v.id = a.current_version"""
+        return self._rows_for_sites(query, "a.site", sites, "ORDER BY a.id")
+
+    def current_hits(self, sites: Iterable[str] | None = None, article: str | None = None,
+                     rule_id: str | None = None, status: str | None = None) -> list[sqlite3.Row]:
+        """Hits on the current version of each ad, filtered; riskiest first."""
+        query = """SELECT h.*, a.canonical_url, v.url, v.title FROM hits h
+                   JOIN ads a ON a.current_version = h.version_id
+                   JOIN ad_versions v ON v.id = h.version_id"""
+        conditions, params = [], []
+        for column, value in (("h.article_key", article), ("h.rule_id", rule_id), ("h.review_status", status)):
+            if value:
+                conditions.append(f"{column} = ?")
+                params.append(value)
+        return self._rows_for_sites(query, "h.site", sites, "ORDER BY v.risk DESC, h.id", conditions, params)
+
+    def _rows_for_sites(self, query: str, column: str, sites: Iterable[str] | None, order: str,
+                        conditions: list[str] | None = None, params: list[Any] | None = None) -> list[sqlite3.Row]:
+        conditions, params = list(conditions or []), list(params or [])
+        if sites is not None:
+            sites = list(sites)
+            conditions.append(f"{column} IN ({', '.join('?' * len(sites))})")
+            params.extend(sites)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return self.conn.execute(f"{query}{where} {order}", params).fetchall()
+
+    def search(self, query: str, limit: int = 20) -> list[sqlite3.Row]:
+        """Full-text search over every stored ad version, cut with the same jieba as the index."""
+        words = token_string(query).split()
+        if not words:
+            return []
+        match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        return self.conn.execute(
+            """SELECT v.id AS version_id, v.url, v.title, bm25(ads_fts) AS score FROM ads_fts
+               JOIN ad_versions v ON v.id = ads_fts.rowid WHERE ads_fts MATCH ? ORDER BY score LIMIT ?""",
+            (match, limit),
+        ).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        one = self.conn.execute
+        return {
+            "ads": one("SELECT count(*) FROM ads").fetchone()[0],
+            "versions": one("SELECT count(*) FROM ad_versions").fetchone()[0],
+            "hits": one("SELECT count(*) FROM hits").fetchone()[0],
+            "runs": one("SELECT count(*) FROM crawl_runs").fetchone()[0],
+        }
+
+    def integrity_ok(self) -> bool:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

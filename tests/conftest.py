@@ -1,0 +1,67 @@
+"""Shared fixtures: the real sandbox web on free ports, and real crawls of it by the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sandbox.server import SITES, SandboxWeb
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class CrawlRun:
+    data_dir: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "adwatch.db"
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def run_adwatch(args: list[str], data_dir: Path, extra_env: dict[str, str] | None = None,
+                timeout: float = 240) -> CrawlRun:
+    """Run the real ``adwatch`` CLI in a subprocess with its data under ``data_dir``."""
+    env = {**os.environ, "ADWATCH_DATA_DIR": str(data_dir), **(extra_env or {})}
+    env.pop("ADWATCH_DB_PATH", None)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "adwatch.py"), *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    return CrawlRun(data_dir, proc.returncode, proc.stdout, proc.stderr)
+
+
+def base_url_args(web: SandboxWeb, sites: tuple[str, ...] = SITES) -> list[str]:
+    args = []
+    for site in sites:
+        args += ["--base-url", f"{site}={web.base_urls[site]}"]
+    return args
+
+
+@pytest.fixture(scope="session")
+def web() -> Iterator[SandboxWeb]:
+    """Every sandbox site, on free local ports, for the whole test session."""
+    with SandboxWeb(port_base=None, slow_seconds=1.0) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="session")
+def crawled(web: SandboxWeb, tmp_path_factory: pytest.TempPathFactory) -> CrawlRun:
+    """One real crawl of every sandbox site into a fresh data folder."""
+    data_dir = tmp_path_factory.mktemp("crawl")
+    run = run_adwatch(["crawl", *SITES, *base_url_args(web)], data_dir)
+    assert run.returncode == 0, run.stderr
+    return run

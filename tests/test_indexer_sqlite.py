@@ -1,0 +1,91 @@
+"""The embedded store: versions on change only, stable hit ids, Chinese full-text search, crash safety."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from crawler.items import AdItem
+from crawler.pipelines.normalise import NormalisePipeline
+from indexer.sqlite import SqliteStore, hit_id
+from scrapy.utils.test import get_crawler
+
+REPO = Path(__file__).resolve().parents[1]
+
+HIT = {
+    "rule_id": "ad16-cure-rate", "law": "广告法", "article": "广告法第十六条第一款第二项",
+    "article_key": "广告法第十六条", "severity": "high", "matched": "有效率98%", "start": 8, "end": 14,
+    "explanation": "医疗广告不得说明治愈率或者有效率", "penalty": "《广告法》第五十八条", "category": "drug",
+}
+
+
+def ad(body: str = "本品根治糖尿病，有效率98%", hits: list[dict] | None = None, url: str = "http://s/item/1.html") -> AdItem:
+    item = AdItem(url=url, site="mall", canonical_url=url, title="降糖神药", body=body,
+                  price_texts=["¥89.90"], seller="某药房", fetched_at="2026-11-11T00:00:00+00:00")
+    item.hits = [HIT] if hits is None else hits
+    return NormalisePipeline(get_crawler()).process_item(item)
+
+
+def test_new_content_is_stored_with_its_hits(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "a.db") as store:
+        [outcome] = store.save_items([ad()])
+        assert outcome.status == "new"
+        assert outcome.hit_ids == (hit_id("http://s/item/1.html", ad().content_hash, "ad16-cure-rate", 8),)
+        [row] = store.current_ads()
+        assert row["title"] == "降糖神药" and row["prices"] == "[89.9]"
+        assert [h["id"] for h in store.current_hits()] == list(outcome.hit_ids)
+
+
+def test_unchanged_content_is_neither_stored_nor_flagged_twice(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "a.db") as store:
+        store.save_items([ad()])
+        [again] = store.save_items([ad()])
+        assert again.status == "unchanged" and again.hit_ids == ()
+        assert store.counts() == {"ads": 1, "versions": 1, "hits": 1, "runs": 0}
+        assert store.current_ads()[0]["seen_count"] == 2
+
+
+def test_changed_content_is_a_new_version_and_old_hits_stay_in_history(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "a.db") as store:
+        store.save_items([ad()])
+        [changed] = store.save_items([ad(body="本品用于辅助调节血糖，请遵医嘱。", hits=[])])
+        assert changed.status == "changed"
+        assert store.counts()["versions"] == 2
+        assert store.counts()["hits"] == 1
+        assert store.current_hits() == []
+
+
+def test_chinese_full_text_search_uses_jieba_words(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "a.db") as store:
+        store.save_items([ad(), ad(body="纯棉T恤，舒适透气", hits=[], url="http://s/item/2.html")])
+        assert [r["url"] for r in store.search("糖尿病")] == ["http://s/item/1.html"]
+        assert [r["url"] for r in store.search("纯棉")] == ["http://s/item/2.html"]
+        assert store.search("！！") == []
+
+
+def test_a_write_killed_mid_transaction_leaves_the_store_intact(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    with SqliteStore(db) as store:
+        store.save_items([ad()])
+    child = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from indexer.sqlite import SqliteStore
+        store = SqliteStore({str(db)!r})
+        with store.transaction() as conn:
+            for i in range(2000):
+                conn.execute("INSERT INTO ads(canonical_url, site, first_seen, last_seen) VALUES (?, 'x', 'a', 'a')",
+                             (f"http://half-written/{{i}}",))
+            print("inside", flush=True)
+            time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "inside"
+    proc.kill()
+    proc.wait()
+    with SqliteStore(db) as store:
+        assert store.integrity_ok()
+        assert store.counts()["ads"] == 1
+        assert store.current_ads()[0]["title"] == "降糖神药"
