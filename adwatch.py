@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -39,8 +38,12 @@ class CrawlProgress:
 
     def __init__(self, sites: list[str], enabled: bool) -> None:
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("[bold]{task.fields[site]}"), TextColumn("{task.description}"),
-            TimeElapsedColumn(), console=err_console, disable=not enabled,
+            SpinnerColumn(),
+            TextColumn("[bold]{task.fields[site]}"),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not enabled,
         )
         self.counts = {site: {"page": 0, "item": 0} for site in sites}
         self.tasks = {site: self.progress.add_task(self._text(site), site=site, total=None) for site in sites}
@@ -79,8 +82,12 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="以一个 JSON 对象输出摘要 / print the summary as one JSON object")
-@click.option("--port-base", type=int, default=None,
-              help="沙盒站点起始端口，0 为随机端口 / first sandbox port (default 8601; 0 = any free ports)")
+@click.option(
+    "--port-base",
+    type=int,
+    default=None,
+    help="沙盒站点起始端口，0 为随机端口 / first sandbox port (default 8601; 0 = any free ports)",
+)
 def demo(as_json: bool, port_base: int | None) -> None:
     """演示：启动本地沙盒网站，全部抓取、检查、入库，并与标注对比。
 
@@ -158,8 +165,13 @@ def _print_summary(summary, log_file: str) -> None:
 
 @cli.command()
 @click.argument("sites", nargs=-1, required=True)
-@click.option("--base-url", "base_urls", multiple=True, metavar="SITE=URL",
-              help="把站点指向另一地址 / point a site at another address")
+@click.option(
+    "--base-url",
+    "base_urls",
+    multiple=True,
+    metavar="SITE=URL",
+    help="把站点指向另一地址 / point a site at another address",
+)
 def crawl(sites: tuple[str, ...], base_urls: tuple[str, ...]) -> None:
     """抓取一个或多个站点（站点即配置文件名）。
 
@@ -170,7 +182,9 @@ def crawl(sites: tuple[str, ...], base_urls: tuple[str, ...]) -> None:
     known = ProfileSpiderLoader(project_settings()).list()
     unknown = [s for s in sites if s not in known]
     if unknown:
-        raise click.ClickException(f"未知站点 unknown site(s): {', '.join(unknown)}；可用 available: {', '.join(known)}")
+        raise click.ClickException(
+            f"未知站点 unknown site(s): {', '.join(unknown)}；可用 available: {', '.join(known)}"
+        )
     overrides = {}
     for pair in base_urls:
         site, sep, url = pair.partition("=")
@@ -194,14 +208,17 @@ def crawl(sites: tuple[str, ...], base_urls: tuple[str, ...]) -> None:
 @click.option("--status", help="审核状态 review status (pending|confirmed|dismissed)")
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 @click.option("--limit", type=int, default=0, help="最多条数，0 为不限 / at most N hits, 0 = all")
-def hits(sites: tuple[str, ...], article: str | None, rule_id: str | None, status: str | None,
-         fmt: str, limit: int) -> None:
+def hits(
+    sites: tuple[str, ...], article: str | None, rule_id: str | None, status: str | None, fmt: str, limit: int
+) -> None:
     """列出命中（现行版本），风险高者在前。 List hits on current ad versions, riskiest first."""
     from indexer.sqlite import SqliteStore
 
     config = _config()
     if not config.db_path.exists():
-        raise click.ClickException(f"数据库不存在 no database at {config.db_path}；先运行 run `adwatch demo` or `adwatch crawl`")
+        raise click.ClickException(
+            f"数据库不存在 no database at {config.db_path}；先运行 run `adwatch demo` or `adwatch crawl`"
+        )
     with SqliteStore(config.db_path) as store:
         rows = store.current_hits(sites or None, article=article, rule_id=rule_id, status=status)
     rows = rows[:limit] if limit else rows
@@ -218,8 +235,25 @@ def hits(sites: tuple[str, ...], article: str | None, rule_id: str | None, statu
 
 
 def _hit_record(row) -> dict[str, Any]:
-    keys = ("id", "url", "canonical_url", "site", "rule_id", "law", "article", "article_key", "severity",
-            "category", "matched", "start", "end", "explanation", "penalty", "review_status", "created_at")
+    keys = (
+        "id",
+        "url",
+        "canonical_url",
+        "site",
+        "rule_id",
+        "law",
+        "article",
+        "article_key",
+        "severity",
+        "category",
+        "matched",
+        "start",
+        "end",
+        "explanation",
+        "penalty",
+        "review_status",
+        "created_at",
+    )
     return {key: row[key] for key in keys}
 
 

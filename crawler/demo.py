@@ -87,8 +87,12 @@ def summarise(
             article_score.add(article in predicted, article in truth.violations)
 
     per_site = {
-        r.site: {"pages": r.pages, "items": r.items, "errors": r.errors,
-                 "ads": sum(1 for a in ads.values() if a["site"] == r.site)}
+        r.site: {
+            "pages": r.pages,
+            "items": r.items,
+            "errors": r.errors,
+            "ads": sum(1 for a in ads.values() if a["site"] == r.site),
+        }
         for r in results
     }
     return DemoSummary(

@@ -10,7 +10,11 @@ the rule engine then sees nothing.  The order here:
    UTF-8 is vanishingly unlikely in GBK text of any length);
 3. the declared encodings, HTTP header first, then the first ``<meta>`` or XML
    declaration anywhere in the page, accepted if they decode cleanly;
-4. a statistical guess (charset-normalizer);
+4. a statistical guess (charset-normalizer), except that a guess of another
+   East Asian double-byte encoding (Korean, Japanese, Big5) yields to GB18030
+   when the bytes are valid GB18030: short undeclared GBK text (a fragment, a
+   JSONP price answer) is often guessed as Korean cp949, and this crawler reads
+   mainland Chinese sites;
 5. GB18030, the superset of every Chinese legacy encoding, with replacement.
 """
 
@@ -27,6 +31,22 @@ _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_:.-]+)""", re.I)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _CHINESE_LEGACY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
 _TOLERATED_ERROR_RATIO = 0.002
+# Double-byte encodings whose byte patterns GBK text also fits (Python codec names).
+_OTHER_EAST_ASIAN = {
+    "big5",
+    "big5hkscs",
+    "cp932",
+    "cp949",
+    "cp950",
+    "euc_jis_2004",
+    "euc_jisx0213",
+    "euc_jp",
+    "euc_kr",
+    "johab",
+    "shift_jis",
+    "shift_jis_2004",
+    "shift_jisx0213",
+}
 
 
 def normalise_name(name: str) -> str | None:
@@ -79,5 +99,8 @@ def detect(body: bytes, content_type: str | None = None) -> str:
         return candidates[0] if candidates else "utf-8"
     guess = from_bytes(body[:65536]).best()
     if guess is not None and _decodes(body, guess.encoding, _TOLERATED_ERROR_RATIO):
-        return normalise_name(guess.encoding) or guess.encoding
+        encoding = normalise_name(guess.encoding) or guess.encoding
+        if encoding in _OTHER_EAST_ASIAN and _decodes(body, "gb18030"):
+            return "gb18030"
+        return encoding
     return "gb18030"

@@ -17,3 +17,11 @@ class StoreError(AdWatchError):
 
 class SandboxError(AdWatchError):
     """The local sandbox web could not start."""
+
+
+class EngineUnavailable(AdWatchError):
+    """The search engine (Elasticsearch/OpenSearch) cannot be reached or is overloaded; retry later."""
+
+
+class EngineError(AdWatchError):
+    """The search engine refused a request (bad settings, credentials, a mapping it cannot apply)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from parsel import Selector, SelectorList
 
-from crawler.profiles import FieldSpec, ItemRule
+from crawler.profiles import XPATH_NAMESPACES, FieldSpec, ItemRule
 
 _SPACES = re.compile(r"\s+")
 
@@ -22,7 +22,7 @@ def _select(node: Selector, spec: FieldSpec) -> list[str]:
     if spec.css is not None:
         found: SelectorList = node.css(spec.css)
     elif spec.xpath is not None:
-        found = node.xpath(spec.xpath)
+        found = node.xpath(spec.xpath, namespaces=XPATH_NAMESPACES)
     else:
         found = node.jmespath(spec.jmespath)
     return [v if isinstance(v, str) else str(v) for v in found.getall() if v is not None]
@@ -49,7 +49,13 @@ def extract_record(node: Selector, rule: ItemRule) -> dict[str, Any]:
 
 
 def records(selector: Selector, rule: ItemRule) -> list[Selector]:
-    """The nodes an item rule extracts from: the page itself, or each JSON record."""
-    if rule.records:
+    """The nodes an item rule extracts from: the page itself, or each record.
+
+    ``records`` is a JMESPath for JSON rules and a CSS selector for HTML rules
+    (one node per listing on a search or list page).
+    """
+    if not rule.records:
+        return [selector]
+    if rule.type == "json":
         return list(selector.jmespath(rule.records))
-    return [selector]
+    return list(selector.css(rule.records))

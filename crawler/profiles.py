@@ -31,6 +31,9 @@ from pydantic import (
 from crawler.exceptions import ProfileError
 
 ITEM_FIELDS = ("title", "body", "prices", "seller", "category_hints", "image_alts", "url", "canonical_url")
+# Namespaces available to profile XPath: the EXSLT string functions, e.g.
+# ``str:decode-uri(@data-nick)`` for a seller name a page only carries percent-encoded.
+XPATH_NAMESPACES = {"str": "http://exslt.org/strings"}
 
 
 def check_selector(kind: str, expression: str) -> None:
@@ -38,6 +41,8 @@ def check_selector(kind: str, expression: str) -> None:
     try:
         if kind == "jmespath":
             jmespath.compile(expression)
+        elif kind == "xpath":
+            Selector(text="<html></html>").xpath(expression, namespaces=XPATH_NAMESPACES)
         else:
             getattr(Selector(text="<html></html>"), kind)(expression)
     except Exception as exc:  # parsel, cssselect, lxml and jmespath each raise their own errors
@@ -85,7 +90,12 @@ class FieldSpec(_Strict):
 
 
 class ItemRule(_Strict):
-    """Pages whose URL matches ``url_pattern`` yield items extracted by ``fields``."""
+    """Pages whose URL matches ``url_pattern`` yield items extracted by ``fields``.
+
+    Without ``records`` a page is one item.  With it, each record is one item:
+    ``records`` is a JMESPath on JSON pages and a CSS selector on HTML pages
+    (one node per listing of a search or list page).
+    """
 
     name: str
     url_pattern: str
@@ -93,6 +103,13 @@ class ItemRule(_Strict):
     records: str | None = None
     fields: dict[str, FieldSpec]
     category_hints: list[str] = []
+
+    @field_validator("records")
+    @classmethod
+    def _records_compile(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            check_selector("jmespath" if info.data.get("type") == "json" else "css", value)
+        return value
 
     @field_validator("url_pattern")
     @classmethod

@@ -38,6 +38,7 @@ ITEM_PIPELINES = {
     "crawler.pipelines.normalise.NormalisePipeline": 100,
     "crawler.pipelines.rule_check.RuleCheckPipeline": 200,
     "crawler.pipelines.store.StorePipeline": 300,
+    "crawler.pipelines.index.IndexPipeline": 400,
 }
 
 EXTENSIONS = {
@@ -50,6 +51,15 @@ ADWATCH_BASE_URLS: dict[str, str] = {}
 ADWATCH_DATA_DIR = "data"
 ADWATCH_DB_PATH = ""
 ADWATCH_ENCODING_ENABLED = True
+ADWATCH_INDEX = ""
+ADWATCH_INDEX_BATCH_SIZE = 500
+ADWATCH_INDEX_ENABLED = True
+ADWATCH_INDEX_JOURNAL_PATH = ""
+ADWATCH_INDEX_MAX_RETRIES = 3
+ADWATCH_INDEX_PREFIX = "adwatch"
+ADWATCH_INDEX_REPLICAS = 1
+ADWATCH_INDEX_RETRY_INTERVAL = 30.0
+ADWATCH_INDEX_TIMEOUT = 10.0
 ADWATCH_PROFILE_DIRS: list[str] = ["crawler/profiles", "sandbox/profiles"]
 ADWATCH_RAW_ARCHIVE_ENABLED = True
 ADWATCH_RAW_DIR = ""

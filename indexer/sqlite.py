@@ -15,13 +15,16 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.exceptions import StoreError
 from crawler.items import AdItem
-from indexer.tokenize import token_string
+from indexer.tokenize import token_string, tokens
+
+if TYPE_CHECKING:
+    from indexer.backend import HitQuery, HitResults, IndexResult, Review
 
 SCHEMA_VERSION = 1
 
@@ -114,15 +117,76 @@ def hit_id(canonical_url: str, content_hash: str, rule_id: str, start: int) -> s
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_HIT_SELECT = """SELECT h.id AS hit_id, a.canonical_url, v.url, h.site, v.title, v.seller, v.content_hash,
+    h.rule_id, h.law, h.article, h.article_key, h.severity, h.category, h.matched, h.start, h."end",
+    h.explanation, h.penalty, v.risk, v.fetched_at, substr(v.fetched_at, 1, 10) AS day, v.raw_ref,
+    (a.current_version = h.version_id) AS current, h.review_status, h.reviewer, h.review_reason, h.reviewed_at
+    FROM hits h JOIN ads a ON a.id = h.ad_id JOIN ad_versions v ON v.id = h.version_id"""
+
+_HIT_FILTERS = (
+    ("sites", "h.site"),
+    ("articles", "h.article_key"),
+    ("rule_ids", "h.rule_id"),
+    ("severities", "h.severity"),
+    ("categories", "h.category"),
+    ("statuses", "h.review_status"),
+)
+
+_REVIEW_COLUMNS = ("review_status", "reviewer", "review_reason", "reviewed_at")
+
+
+def _hit_dict(row: sqlite3.Row) -> dict[str, Any]:
+    from indexer.documents import ad_key
+
+    hit = dict(row)
+    hit["current"] = bool(hit["current"])
+    hit["ad_key"] = ad_key(hit["canonical_url"])
+    return hit
+
+
+def _text_condition(text: str) -> tuple[str, list[Any]] | None:
+    """FTS5 over jieba words (every word required), or a raw substring for a quoted phrase."""
+    stripped = text.strip()
+    if len(stripped) > 2 and stripped[0] == stripped[-1] == '"':
+        return "instr(v.title || char(10) || v.body, ?) > 0", [stripped[1:-1]]
+    words = tokens(stripped)
+    if not words:
+        return "0", []
+    match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+    return "h.version_id IN (SELECT rowid FROM ads_fts WHERE ads_fts MATCH ?)", [match]
+
+
+def _hit_conditions(query: HitQuery) -> tuple[str, list[Any]]:
+    conditions, params = [], []
+    for attribute, column in _HIT_FILTERS:
+        values = list(getattr(query, attribute))
+        if values:
+            conditions.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    if query.current_only:
+        conditions.append("a.current_version = h.version_id")
+    for operator, value in ((">=", query.day_from), ("<=", query.day_to)):
+        if value:
+            conditions.append(f"substr(v.fetched_at, 1, 10) {operator} ?")
+            params.append(value)
+    text = _text_condition(query.text) if query.text else None
+    if text:
+        conditions.append(text[0])
+        params.extend(text[1])
+    return (" WHERE " + " AND ".join(conditions)) if conditions else "", params
+
+
 class SqliteStore:
-    """Ads, versions, hits and crawl runs in one SQLite file."""
+    """Ads, versions, hits and crawl runs in one SQLite file; also the embedded backend of the storage interface."""
+
+    name = "sqlite"
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -182,9 +246,7 @@ class SqliteStore:
             status = "new"
         else:
             ad_id = row["id"]
-            self.conn.execute(
-                "UPDATE ads SET last_seen = ?, seen_count = seen_count + 1 WHERE id = ?", (now, ad_id)
-            )
+            self.conn.execute("UPDATE ads SET last_seen = ?, seen_count = seen_count + 1 WHERE id = ?", (now, ad_id))
             status = "changed"
         existing = self.conn.execute(
             "SELECT id FROM ad_versions WHERE ad_id = ? AND content_hash = ?", (ad_id, item.content_hash)
@@ -206,9 +268,21 @@ class SqliteStore:
                    category_hints, image_alts, categories, risk, fetched_at, http_status, raw_ref)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
-                ad_id, item.content_hash, item.url, item.title, item.body, _json(item.prices),
-                _json(item.price_texts), item.seller, _json(item.category_hints), _json(item.image_alts),
-                _json(item.categories), item.risk, item.fetched_at, item.http_status, item.raw_ref,
+                ad_id,
+                item.content_hash,
+                item.url,
+                item.title,
+                item.body,
+                _json(item.prices),
+                _json(item.price_texts),
+                item.seller,
+                _json(item.category_hints),
+                _json(item.image_alts),
+                _json(item.categories),
+                item.risk,
+                item.fetched_at,
+                item.http_status,
+                item.raw_ref,
             ),
         ).lastrowid
 
@@ -219,16 +293,39 @@ class SqliteStore:
                    severity, category, matched, start, "end", explanation, penalty, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
-                identifier, ad_id, version_id, item.site, hit["rule_id"], hit["law"], hit["article"],
-                hit["article_key"], hit["severity"], hit.get("category", ""), hit["matched"], hit["start"],
-                hit["end"], hit["explanation"], hit.get("penalty", ""), now,
+                identifier,
+                ad_id,
+                version_id,
+                item.site,
+                hit["rule_id"],
+                hit["law"],
+                hit["article"],
+                hit["article_key"],
+                hit["severity"],
+                hit.get("category", ""),
+                hit["matched"],
+                hit["start"],
+                hit["end"],
+                hit["explanation"],
+                hit.get("penalty", ""),
+                now,
             ),
         )
         return identifier
 
     def record_run(self, run: dict[str, Any]) -> int:
-        columns = ("site", "started_at", "finished_at", "finish_reason", "pages", "items", "new_versions",
-                   "unchanged", "hits", "errors")
+        columns = (
+            "site",
+            "started_at",
+            "finished_at",
+            "finish_reason",
+            "pages",
+            "items",
+            "new_versions",
+            "unchanged",
+            "hits",
+            "errors",
+        )
         with self.transaction():
             return self.conn.execute(
                 f"INSERT INTO crawl_runs({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -243,8 +340,13 @@ class SqliteStore:
                    FROM ads a JOIN ad_versions v ON v.id = a.current_version"""
         return self._rows_for_sites(query, "a.site", sites, "ORDER BY a.id")
 
-    def current_hits(self, sites: Iterable[str] | None = None, article: str | None = None,
-                     rule_id: str | None = None, status: str | None = None) -> list[sqlite3.Row]:
+    def current_hits(
+        self,
+        sites: Iterable[str] | None = None,
+        article: str | None = None,
+        rule_id: str | None = None,
+        status: str | None = None,
+    ) -> list[sqlite3.Row]:
         """Hits on the current version of each ad, filtered; riskiest first."""
         query = """SELECT h.*, a.canonical_url, v.url, v.title FROM hits h
                    JOIN ads a ON a.current_version = h.version_id
@@ -256,8 +358,15 @@ class SqliteStore:
                 params.append(value)
         return self._rows_for_sites(query, "h.site", sites, "ORDER BY v.risk DESC, h.id", conditions, params)
 
-    def _rows_for_sites(self, query: str, column: str, sites: Iterable[str] | None, order: str,
-                        conditions: list[str] | None = None, params: list[Any] | None = None) -> list[sqlite3.Row]:
+    def _rows_for_sites(
+        self,
+        query: str,
+        column: str,
+        sites: Iterable[str] | None,
+        order: str,
+        conditions: list[str] | None = None,
+        params: list[Any] | None = None,
+    ) -> list[sqlite3.Row]:
         conditions, params = list(conditions or []), list(params or [])
         if sites is not None:
             sites = list(sites)
@@ -289,3 +398,87 @@ class SqliteStore:
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # --- the storage interface (indexer.backend.AdIndex) ---
+
+    def init(self) -> None:
+        """Nothing to do: the schema is created on open."""
+
+    def refresh(self) -> None:
+        """Nothing to do: committed writes are visible at once."""
+
+    def index_items(self, items: Iterable[AdItem]) -> IndexResult:
+        from indexer.backend import IndexResult
+
+        outcomes = self.save_items(items)
+        return IndexResult(written=len(outcomes))
+
+    def search_hits(self, query: HitQuery) -> HitResults:
+        """Hits matching ``query`` (riskiest first, then by id), with the asked aggregations."""
+        from indexer.backend import AGGREGATIONS, HitResults
+
+        where, params = _hit_conditions(query)
+        matched = f"WITH matched AS ({_HIT_SELECT}{where}) "
+        total = self.conn.execute(matched + "SELECT count(*) FROM matched", params).fetchone()[0]
+        rows = self.conn.execute(
+            matched + "SELECT * FROM matched ORDER BY risk DESC, hit_id LIMIT ? OFFSET ?",
+            [*params, query.size, query.offset],
+        ).fetchall()
+        aggregations = {}
+        for name in query.aggregations:
+            column = AGGREGATIONS[name]
+            counted = self.conn.execute(
+                matched + f"SELECT {column}, count(*) FROM matched GROUP BY {column}", params
+            ).fetchall()
+            aggregations[name] = {str(value): count for value, count in counted}
+        return HitResults(total=total, hits=[_hit_dict(row) for row in rows], aggregations=aggregations)
+
+    def get_hit(self, hit_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(f"{_HIT_SELECT} WHERE h.id = ?", (hit_id,)).fetchone()
+        return _hit_dict(row) if row else None
+
+    def set_review(self, hit_id: str, review: Review) -> bool:
+        """Record a reviewer's decision on a hit; ``False`` if there is no such hit."""
+        with self.transaction():
+            changed = self.conn.execute(
+                "UPDATE hits SET review_status = ?, reviewer = ?, review_reason = ?, reviewed_at = ? WHERE id = ?",
+                (review.status, review.reviewer, review.reason or None, review.reviewed_at or None, hit_id),
+            ).rowcount
+        return changed > 0
+
+    def iter_items(self) -> Iterator[AdItem]:
+        """Every stored version as an item with its hits and their review state; each ad's current version last."""
+        versions = self.conn.execute(
+            """SELECT a.canonical_url, a.site, v.* FROM ad_versions v JOIN ads a ON a.id = v.ad_id
+               ORDER BY a.id, v.id = a.current_version, v.id"""
+        )
+        for row in versions:
+            yield self._item_from_row(row)
+
+    def _item_from_row(self, row: sqlite3.Row) -> AdItem:
+        item = AdItem(
+            url=row["url"],
+            site=row["site"],
+            canonical_url=row["canonical_url"],
+            title=row["title"],
+            body=row["body"],
+            prices=json.loads(row["prices"]),
+            price_texts=json.loads(row["price_texts"]),
+            seller=row["seller"],
+            category_hints=json.loads(row["category_hints"]),
+            image_alts=json.loads(row["image_alts"]),
+            fetched_at=row["fetched_at"],
+            http_status=row["http_status"],
+            content_hash=row["content_hash"],
+            raw_ref=row["raw_ref"],
+            categories=json.loads(row["categories"]),
+            risk=row["risk"],
+        )
+        hits = self.conn.execute(
+            """SELECT rule_id, law, article, article_key, severity, category, matched, start, "end", explanation,
+                      penalty, review_status, reviewer, review_reason, reviewed_at
+               FROM hits WHERE version_id = ? ORDER BY start, id""",
+            (row["id"],),
+        )
+        item.hits = [dict(hit) for hit in hits]
+        return item

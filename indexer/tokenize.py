@@ -1,14 +1,21 @@
-"""Chinese word segmentation for full-text search (jieba), shared by indexing and querying."""
+"""Chinese word segmentation for full-text search (jieba), shared by indexing and querying.
+
+The rule engine's terms belong in the same dictionary, so that search segments
+text exactly as the rules do: call :func:`add_words` with them (before or after
+the first cut; words added later take effect from then on).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import jieba
 
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_extra_words: set[str] = set()
 
 
 @lru_cache(maxsize=1)
@@ -16,7 +23,24 @@ def _tokenizer() -> jieba.Tokenizer:
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
+    for word in sorted(_extra_words):
+        _add(tokenizer, word)
     return tokenizer
+
+
+def _add(tokenizer: jieba.Tokenizer, word: str) -> None:
+    if len(word) > 1 and tokenizer.FREQ.get(word) is None:
+        tokenizer.add_word(word)
+
+
+def add_words(words: Iterable[str]) -> int:
+    """Add ``words`` (e.g. the rulebook's terms) to the search dictionary; returns how many were new."""
+    new = {w.strip() for w in words if w and w.strip()} - _extra_words
+    _extra_words.update(new)
+    if _tokenizer.cache_info().currsize:
+        for word in sorted(new):
+            _add(_tokenizer(), word)
+    return len(new)
 
 
 def tokens(text: str) -> list[str]:

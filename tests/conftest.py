@@ -32,14 +32,19 @@ class CrawlRun:
         return json.loads(self.stdout)
 
 
-def run_adwatch(args: list[str], data_dir: Path, extra_env: dict[str, str] | None = None,
-                timeout: float = 240) -> CrawlRun:
+def run_adwatch(
+    args: list[str], data_dir: Path, extra_env: dict[str, str] | None = None, timeout: float = 240
+) -> CrawlRun:
     """Run the real ``adwatch`` CLI in a subprocess with its data under ``data_dir``."""
     env = {**os.environ, "ADWATCH_DATA_DIR": str(data_dir), **(extra_env or {})}
     env.pop("ADWATCH_DB_PATH", None)
     proc = subprocess.run(
         [sys.executable, str(REPO / "adwatch.py"), *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return CrawlRun(data_dir, proc.returncode, proc.stdout, proc.stderr)
 

@@ -7,23 +7,42 @@ import sys
 import textwrap
 from pathlib import Path
 
+from scrapy.utils.test import get_crawler
+
 from crawler.items import AdItem
 from crawler.pipelines.normalise import NormalisePipeline
 from indexer.sqlite import SqliteStore, hit_id
-from scrapy.utils.test import get_crawler
 
 REPO = Path(__file__).resolve().parents[1]
 
 HIT = {
-    "rule_id": "ad16-cure-rate", "law": "广告法", "article": "广告法第十六条第一款第二项",
-    "article_key": "广告法第十六条", "severity": "high", "matched": "有效率98%", "start": 8, "end": 14,
-    "explanation": "医疗广告不得说明治愈率或者有效率", "penalty": "《广告法》第五十八条", "category": "drug",
+    "rule_id": "ad16-cure-rate",
+    "law": "广告法",
+    "article": "广告法第十六条第一款第二项",
+    "article_key": "广告法第十六条",
+    "severity": "high",
+    "matched": "有效率98%",
+    "start": 8,
+    "end": 14,
+    "explanation": "医疗广告不得说明治愈率或者有效率",
+    "penalty": "《广告法》第五十八条",
+    "category": "drug",
 }
 
 
-def ad(body: str = "本品根治糖尿病，有效率98%", hits: list[dict] | None = None, url: str = "http://s/item/1.html") -> AdItem:
-    item = AdItem(url=url, site="mall", canonical_url=url, title="降糖神药", body=body,
-                  price_texts=["¥89.90"], seller="某药房", fetched_at="2026-11-11T00:00:00+00:00")
+def ad(
+    body: str = "本品根治糖尿病，有效率98%", hits: list[dict] | None = None, url: str = "http://s/item/1.html"
+) -> AdItem:
+    item = AdItem(
+        url=url,
+        site="mall",
+        canonical_url=url,
+        title="降糖神药",
+        body=body,
+        price_texts=["¥89.90"],
+        seller="某药房",
+        fetched_at="2026-11-11T00:00:00+00:00",
+    )
     item.hits = [HIT] if hits is None else hits
     return NormalisePipeline(get_crawler()).process_item(item)
 

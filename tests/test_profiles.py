@@ -49,7 +49,9 @@ def test_a_valid_profile_loads(tmp_path: Path) -> None:
             ["items[0] (product)", "field 'url_pattern'", "invalid regex"],
         ),
         (
-            with_changes(items=[{"name": "product", "url_pattern": "/i", "fields": {"title": {"css": "h1", "xpath": "//h1"}}}]),
+            with_changes(
+                items=[{"name": "product", "url_pattern": "/i", "fields": {"title": {"css": "h1", "xpath": "//h1"}}}]
+            ),
             ["items[0] (product)", "field 'fields.title'", "exactly one of css, xpath, jmespath, const"],
         ),
         (
@@ -57,18 +59,32 @@ def test_a_valid_profile_loads(tmp_path: Path) -> None:
             ["items[0] (product)", "field 'fields'", "unknown item field(s) ['titel']"],
         ),
         (
-            with_changes(items=[{"name": "product", "url_pattern": "/i", "fields": {"title": {"css": "h1::text"}},
-                                 "colour": "red"}]),
+            with_changes(
+                items=[
+                    {"name": "product", "url_pattern": "/i", "fields": {"title": {"css": "h1::text"}}, "colour": "red"}
+                ]
+            ),
             ["items[0] (product)", "field 'colour'", "Extra inputs are not permitted"],
         ),
         (with_changes(follow=[{"allow": ["[unclosed"]}]), ["follow[0]: field 'allow'", "invalid regex"]),
         (with_changes(politeness={"concurrency": 0}), ["field 'politeness.concurrency'"]),
         (with_changes(name="Bad Name"), ["field 'name'"]),
     ],
-    ids=["bad-base-url", "no-start-urls", "bad-item-regex", "two-sources", "unknown-item-field",
-         "unknown-key", "bad-follow-regex", "zero-concurrency", "bad-name"],
+    ids=[
+        "bad-base-url",
+        "no-start-urls",
+        "bad-item-regex",
+        "two-sources",
+        "unknown-item-field",
+        "unknown-key",
+        "bad-follow-regex",
+        "zero-concurrency",
+        "bad-name",
+    ],
 )
-def test_invalid_profiles_fail_at_load_naming_file_entry_and_field(tmp_path: Path, data: dict, expected: list[str]) -> None:
+def test_invalid_profiles_fail_at_load_naming_file_entry_and_field(
+    tmp_path: Path, data: dict, expected: list[str]
+) -> None:
     path = write(tmp_path, data)
     with pytest.raises(ProfileError) as raised:
         load_profile(path)

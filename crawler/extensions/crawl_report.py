@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -15,9 +15,11 @@ logger = logging.getLogger(__name__)
 
 
 def error_count(stats: dict) -> int:
-    """Failed requests and error log lines of a crawl, from its stats."""
-    failed = sum(v for k, v in stats.items() if k.startswith("adwatch/error/"))
-    return failed + stats.get("log_count/ERROR", 0)
+    """Failed requests of a crawl (timeouts, refused connections, HTTP errors), from its stats.
+
+    Scrapy's ``log_count/ERROR`` is not used: it counts every crawler's log lines in the process.
+    """
+    return sum(v for k, v in stats.items() if k.startswith("adwatch/error/"))
 
 
 class CrawlReportExtension:
@@ -33,11 +35,11 @@ class CrawlReportExtension:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats.get_stats()
-        started = stats.get("start_time") or datetime.now(timezone.utc)
+        started = stats.get("start_time") or datetime.now(UTC)
         run = {
             "site": spider.name,
             "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "finish_reason": reason,
             "pages": stats.get("response_received_count", 0),
             "items": stats.get("item_scraped_count", 0),

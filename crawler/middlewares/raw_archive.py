@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 
@@ -42,7 +42,7 @@ class RawArchiveMiddleware:
 
     def _open(self, spider: Spider) -> WARCWriter:
         self.raw_dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self._name = f"{spider.name}-{stamp}-{os.getpid()}.warc.gz"
         self._file = open(self.raw_dir / self._name, "ab")
         self._writer = WARCWriter(self._file, gzip=True)
@@ -58,14 +58,12 @@ class RawArchiveMiddleware:
             spider.logger.error("Could not archive %s in %s: %s", response.url, self._name, exc)
             return response
         self.stats.inc_value("raw_archive/records")
-        response.meta[META_KEY] = f"{self._name}#{offset}"
+        request.meta[META_KEY] = f"{self._name}#{offset}"
         return response
 
     @staticmethod
     def _record(writer: WARCWriter, response: Response):
-        headers = [
-            (k.decode("latin-1"), b", ".join(v).decode("latin-1")) for k, v in response.headers.items()
-        ]
+        headers = [(k.decode("latin-1"), b", ".join(v).decode("latin-1")) for k, v in response.headers.items()]
         status = StatusAndHeaders(f"{response.status} {_reason(response.status)}", headers, protocol="HTTP/1.1")
         return writer.create_warc_record(
             response.url, "response", payload=io.BytesIO(response.body), http_headers=status

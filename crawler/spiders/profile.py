@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 
 from crawler.extract import extract_record, records
 from crawler.items import AdItem
@@ -101,7 +104,7 @@ class ProfileSpider(scrapy.Spider):
             + list(rule.category_hints)
             + list(self.profile.category_hints),
             image_alts=_as_list(fields.get("image_alts")),
-            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             http_status=response.status,
             raw_ref=response.meta.get(RAW_REF_KEY, ""),
         )
@@ -126,17 +129,28 @@ class ProfileSpider(scrapy.Spider):
             if not _looks_like_json(response):
                 return []
             try:
-                return [str(v) for v in scrapy.Selector(text=response.text, type="json").jmespath(rule.jmespath).getall()]
+                return [
+                    str(v) for v in scrapy.Selector(text=response.text, type="json").jmespath(rule.jmespath).getall()
+                ]
             except ValueError:
                 return []
         if _looks_like_json(response):
             return []
         return response.css(f"{rule.css or 'a'}::attr(href)").getall()
 
-    def on_error(self, failure) -> None:
-        request = failure.request
-        self.crawler.stats.inc_value(f"adwatch/error/{failure.type.__name__}")
-        self.logger.warning("Failed %s: %s", request.url, failure.getErrorMessage())
+    def on_error(self, failure: Failure) -> None:
+        """Count each failed request by cause; robots.txt refusals are skips, not errors."""
+        url = failure.request.url
+        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+            self.crawler.stats.inc_value("adwatch/skipped/robots_txt")
+            self.logger.debug("Skipped %s: forbidden by robots.txt", url)
+            return
+        if failure.check(HttpError):
+            cause = f"http_{failure.value.response.status}"
+        else:
+            cause = failure.type.__name__
+        self.crawler.stats.inc_value(f"adwatch/error/{cause}")
+        self.logger.warning("Failed %s (%s): %s", url, cause, failure.getErrorMessage())
 
 
 def _looks_like_json(response: TextResponse) -> bool:

@@ -1,0 +1,143 @@
+"""Ad category classification from text, title and caller hints.
+
+Scores come from the category lexicon in ``categories.yaml``: a distinct strong
+keyword scores 3, a distinct weak keyword 1, a keyword in the title counts once
+more, an approval-number pattern scores 6 and a caller hint 10.  Categories at
+or above the threshold are kept, highest first; a kept category removes the
+categories it ``overrides`` (a 保健食品 is also a food, but only 第十八条 applies).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from rules.normalize import normalize_term
+from rules.rulebook import CATEGORY_LABELS, CategoryFile
+
+STRONG_WEIGHT = 3
+WEAK_WEIGHT = 1
+PATTERN_WEIGHT = 6
+HINT_WEIGHT = 10
+GENERAL = "general"
+
+_LABEL_TO_KEY = {label: key for key, label in CATEGORY_LABELS.items()}
+_LABEL_TO_KEY.update({"收藏品": "investment", "投资理财": "investment", "食品": "food", "医疗": "medical_service"})
+
+
+def hint_to_category(hint: str) -> str | None:
+    """Map a caller hint (key or Chinese label) to a category key."""
+    value = hint.strip()
+    if value in CATEGORY_LABELS:
+        return value
+    return _LABEL_TO_KEY.get(value)
+
+
+@dataclass
+class _Score:
+    points: int = 0
+    decisive: bool = False
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Categories, highest score first, and a Chinese reason for each."""
+
+    categories: list[str]
+    reasons: dict[str, str]
+
+
+class CategoryClassifier:
+    """Decides which ad categories a text belongs to."""
+
+    def __init__(self, spec: CategoryFile) -> None:
+        self.threshold = spec.threshold
+        self._strong = {key: [normalize_term(t) for t in cat.strong] for key, cat in spec.categories.items()}
+        self._weak = {key: [normalize_term(t) for t in cat.weak] for key, cat in spec.categories.items()}
+        self._patterns = {key: [re.compile(p) for p in cat.patterns] for key, cat in spec.categories.items()}
+        self._overrides = {key: list(cat.overrides) for key, cat in spec.categories.items()}
+        self._index: dict[str, list[tuple[str, int]]] = {}
+        for weight, mapping in ((STRONG_WEIGHT, self._strong), (WEAK_WEIGHT, self._weak)):
+            for key, words in mapping.items():
+                for word in words:
+                    self._index.setdefault(word, []).append((key, weight))
+
+    @property
+    def terms(self) -> set[str]:
+        """Every keyword the shared automaton must report."""
+        found: set[str] = set()
+        for mapping in (self._strong, self._weak):
+            for words in mapping.values():
+                found.update(words)
+        return found
+
+    def classify(
+        self,
+        text: str,
+        text_terms: Mapping[str, int],
+        title_terms: Mapping[str, int],
+        hints: Iterable[str] = (),
+    ) -> Classification:
+        """Classify a normalised text given the keyword counts found in it and in its title."""
+        scores: dict[str, _Score] = {}
+        self._score_hints(hints, scores)
+        self._score_keywords(text, text_terms, title_terms, scores)
+        kept = [key for key, score in scores.items() if score.decisive and score.points >= self.threshold]
+        kept.sort(key=lambda key: (-scores[key].points, key))
+        kept = self._apply_overrides(kept)
+        if not kept:
+            return Classification([GENERAL], {GENERAL: "未命中任何专门类别的关键词，按一般商品处理"})
+        reasons = {key: self._reason(scores[key]) for key in kept}
+        return Classification(kept, reasons)
+
+    def _score_hints(self, hints: Iterable[str], scores: dict[str, _Score]) -> None:
+        for hint in hints:
+            key = hint_to_category(hint)
+            if key is None:
+                continue
+            score = scores.setdefault(key, _Score())
+            score.points += HINT_WEIGHT
+            score.decisive = True
+            score.evidence.append(f"调用方提示“{CATEGORY_LABELS[key]}”")
+
+    def _score_keywords(
+        self,
+        text: str,
+        text_terms: Mapping[str, int],
+        title_terms: Mapping[str, int],
+        scores: dict[str, _Score],
+    ) -> None:
+        found: dict[str, _Score] = {}
+        for word in sorted((text_terms.keys() | title_terms.keys()) & self._index.keys()):
+            for key, weight in self._index[word]:
+                score = found.setdefault(key, _Score())
+                score.points += weight + (weight if word in title_terms else 0)
+                score.evidence.append(word)
+                score.decisive = score.decisive or weight == STRONG_WEIGHT
+        for key, patterns in self._patterns.items():
+            for pattern in patterns:
+                match = pattern.search(text)
+                if match:
+                    score = found.setdefault(key, _Score())
+                    score.points += PATTERN_WEIGHT
+                    score.evidence.append(match.group())
+                    score.decisive = True
+        for key, partial in found.items():
+            score = scores.setdefault(key, _Score())
+            score.points += partial.points
+            score.decisive = score.decisive or partial.decisive
+            score.evidence.append("关键词：" + "、".join(partial.evidence[:6]))
+
+    def _apply_overrides(self, kept: Sequence[str]) -> list[str]:
+        removed: set[str] = set()
+        for key in kept:
+            if key in removed:
+                continue
+            removed.update(self._overrides.get(key, []))
+        return [key for key in kept if key not in removed]
+
+    @staticmethod
+    def _reason(score: _Score) -> str:
+        return "；".join(score.evidence) + f"（得分 {score.points}）"

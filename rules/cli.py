@@ -1,0 +1,272 @@
+"""``adwatch rules …``: check texts, list and lint the rulebook, evaluate on a labelled set."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from rules.engine import CheckResult, Hit, RuleEngine
+from rules.evaluate import DEFAULT_DEVSET_DIR, Report, evaluate, read_items
+from rules.rulebook import (
+    CATEGORY_LABELS,
+    DEFAULT_RULEBOOK_DIR,
+    LEXICON_FILE,
+    RulebookError,
+    load_rulebook,
+    lint_rule_files,
+    rule_files,
+)
+
+SEVERITY_LABELS = {"high": "高", "medium": "中", "low": "低"}
+HIT_FIELDS = ("rule_id", "law", "article", "severity", "matched", "start", "end", "explanation")
+
+
+class InputLineError(ValueError):
+    """A JSON line of ``rules check`` input is unusable."""
+
+
+def _engine(ctx: click.Context) -> RuleEngine:
+    folder = ctx.obj.get("rulebook") or DEFAULT_RULEBOOK_DIR
+    try:
+        return _cached_engine(Path(folder).resolve())
+    except RulebookError as exc:
+        raise click.ClickException("rulebook is invalid:\n" + str(exc)) from exc
+
+
+@lru_cache(maxsize=4)
+def _cached_engine(folder: Path) -> RuleEngine:
+    return RuleEngine.from_directory(folder)
+
+
+@click.group(name="rules")
+@click.option(
+    "--rulebook",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Rulebook folder (default: the rulebook shipped with the package).",
+)
+@click.pass_context
+def rules(ctx: click.Context, rulebook: Path | None) -> None:
+    """Ad-compliance rules: check ad copy, list, lint and evaluate the rulebook."""
+    ctx.ensure_object(dict)
+    ctx.obj["rulebook"] = rulebook
+
+
+@rules.command()
+@click.argument("source", required=False, type=click.File("r", encoding="utf-8"))
+@click.option("--text", "text", default=None, help="Check this text and print a readable report.")
+@click.option("--title", default="", help="Title of the --text ad (helps classification only).")
+@click.option("--category", "categories", multiple=True, help="Category hint for --text, e.g. drug or 药品.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default=None, help="Output format.")
+@click.pass_context
+def check(
+    ctx: click.Context,
+    source: TextIO | None,
+    text: str | None,
+    title: str,
+    categories: tuple[str, ...],
+    fmt: str | None,
+) -> None:
+    """Check ad texts. Reads JSON lines {"id","text","title"?,"category"?} from FILE or - (stdin)."""
+    engine = _engine(ctx)
+    if text is not None:
+        result = engine.check(text, title=title, category_hints=categories)
+        if fmt == "jsonl":
+            click.echo(json.dumps(result_to_json("text", result), ensure_ascii=False))
+        else:
+            print_report(Console(), text, result)
+        return
+    errors = _check_stream(engine, source or click.get_text_stream("stdin"))
+    if errors:
+        click.echo(f"{errors} input line(s) could not be checked", err=True)
+        ctx.exit(1)
+
+
+def _check_stream(engine: RuleEngine, stream: TextIO) -> int:
+    errors = 0
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            item = parse_input_line(line)
+        except InputLineError as exc:
+            errors += 1
+            click.echo(f"line {number}: {exc}", err=True)
+            click.echo(json.dumps({"id": _loose_id(line), "line": number, "error": str(exc)}, ensure_ascii=False))
+            continue
+        hints = (item["category"],) if item.get("category") else ()
+        result = engine.check(item["text"], title=item.get("title") or "", category_hints=hints)
+        click.echo(json.dumps(result_to_json(item["id"], result), ensure_ascii=False))
+    return errors
+
+
+def parse_input_line(line: str) -> dict[str, Any]:
+    """Parse and validate one input JSON line."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputLineError(f"invalid JSON: {exc.msg} (column {exc.colno})") from exc
+    if not isinstance(data, dict):
+        raise InputLineError("expected a JSON object")
+    if "id" not in data:
+        raise InputLineError("missing field 'id'")
+    if not isinstance(data.get("text"), str):
+        raise InputLineError("field 'text' must be a string")
+    for name in ("title", "category"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise InputLineError(f"field '{name}' must be a string")
+    return data
+
+
+def _loose_id(line: str) -> Any:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return data.get("id") if isinstance(data, dict) else None
+
+
+def hit_to_json(hit: Hit) -> dict[str, Any]:
+    """The stable JSON shape of one hit."""
+    return {name: getattr(hit, name) for name in HIT_FIELDS}
+
+
+def result_to_json(item_id: Any, result: CheckResult) -> dict[str, Any]:
+    """The stable JSON shape of one checked item."""
+    return {
+        "id": item_id,
+        "flagged": result.flagged,
+        "categories": result.categories,
+        "hits": [hit_to_json(hit) for hit in result.hits],
+    }
+
+
+def print_report(console: Console, text: str, result: CheckResult) -> None:
+    """Print a readable Chinese report of one check."""
+    labels = "、".join(CATEGORY_LABELS.get(key, key) for key in result.categories)
+    console.print(f"[bold]广告类别[/bold]：{labels}")
+    for key, reason in result.category_reasons.items():
+        console.print(f"  · {CATEGORY_LABELS.get(key, key)}：{reason}")
+    if not result.hits:
+        console.print("[green]未发现违法风险点。[/green]")
+        return
+    console.print(f"[bold red]发现 {len(result.hits)} 处风险点[/bold red]（风险分 {result.risk:.2f}）")
+    for number, hit in enumerate(result.hits, 1):
+        where = f"第 {hit.start}–{hit.end} 字" if hit.end > hit.start else "全文"
+        quoted = f"“{escape(hit.matched)}”" if hit.matched else "（缺少必备内容）"
+        severity = SEVERITY_LABELS.get(hit.severity, hit.severity)
+        console.print(f"\n[bold]{number}. {quoted}[/bold]  {where}  严重程度：{severity}  [dim]{hit.rule_id}[/dim]")
+        console.print(f"   违反条款：{escape(hit.article)}（{hit.law}）")
+        console.print(f"   说明：{escape(hit.explanation)}")
+        console.print(f"   罚则：{escape(hit.penalty)}")
+
+
+@rules.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
+@click.pass_context
+def list_rules(ctx: click.Context, as_json: bool) -> None:
+    """Show the rulebook."""
+    engine = _engine(ctx)
+    if as_json:
+        rows = [rule.model_dump(include={"id", "article", "article_key", "severity", "categories"}) for rule in engine.rules]
+        click.echo(json.dumps({"version": engine.rulebook_version, "rules": rows}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"规则库 rulebook {engine.rulebook_version}（{len(engine.rules)} 条规则）")
+    for header in ("规则 id", "条款", "严重程度", "适用类别"):
+        table.add_column(header)
+    for rule in engine.rules:
+        cats = "全部" if "all" in rule.categories else "、".join(CATEGORY_LABELS[c] for c in rule.categories)
+        table.add_row(rule.id, rule.article, SEVERITY_LABELS[rule.severity], cats)
+    Console().print(table)
+
+
+@rules.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def lint(files: tuple[Path, ...]) -> None:
+    """Validate rule files (default: the whole rulebook). Exits non-zero on any problem."""
+    problems, count = _lint(files)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {count} rules")
+
+
+def _lint(files: Sequence[Path]) -> tuple[list[str], int]:
+    if not files:
+        try:
+            return [], len(load_rulebook(DEFAULT_RULEBOOK_DIR).rules)
+        except RulebookError as exc:
+            return exc.problems, 0
+    targets = [path for path in files if path.name != LEXICON_FILE]
+    rule_paths = [path for path in targets if path.name in {p.name for p in rule_files(path.parent)}]
+    rules_found, _versions, problems = lint_rule_files(rule_paths)
+    return problems, len(rules_found)
+
+
+@rules.command(name="eval")
+@click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--no-hints", is_flag=True, help="Do not pass the labelled category as a hint.")
+@click.option("--mismatches", is_flag=True, help="List the items where engine and labels disagree.")
+@click.pass_context
+def eval_command(ctx: click.Context, source: Path | None, as_json: bool, no_hints: bool, mismatches: bool) -> None:
+    """Precision, recall and article-level accuracy on a labelled JSONL set (default: the devset)."""
+    engine = _engine(ctx)
+    try:
+        report = evaluate(engine, read_items(source or DEFAULT_DEVSET_DIR), use_hints=not no_hints)
+    except (ValueError, KeyError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        data = report.as_dict()
+        if not mismatches:
+            data.pop("mismatches")
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    console = Console(width=max(Console().width, 160))
+    console.print(_metrics_table(report))
+    if mismatches:
+        for row in _mismatch_lines(report):
+            console.print(row, markup=False)
+
+
+def _metrics_table(report: Report) -> Table:
+    table = Table(title="规则引擎评测 evaluation")
+    for header in (
+        "类别 category",
+        "条数 items",
+        "精确率 precision",
+        "召回率 recall",
+        "条款准确率 article accuracy",
+        "条款精确率 article precision",
+        "条款召回率 article recall",
+    ):
+        table.add_column(header, justify="right")
+    rows = [("全部 overall", report.overall.metrics())]
+    rows += [(f"{CATEGORY_LABELS.get(k, k)} {k}", c.metrics()) for k, c in sorted(report.by_category.items())]
+    for name, m in rows:
+        table.add_row(
+            name,
+            str(m["items"]),
+            f"{m['precision']:.3f}",
+            f"{m['recall']:.3f}",
+            f"{m['article_accuracy']:.3f}",
+            f"{m['article_precision']:.3f}",
+            f"{m['article_recall']:.3f}",
+        )
+    return table
+
+
+def _mismatch_lines(report: Report) -> Iterator[str]:
+    for row in report.mismatches:
+        yield f"{row['id']}: expected {row['expected']} got {row['predicted']} {row['hits']} | {row['text']}"

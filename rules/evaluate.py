@@ -1,0 +1,140 @@
+"""Precision, recall and article-level accuracy of the engine on a labelled set.
+
+Each item carries ``violations``: the set of ``article_key`` values a reviewer
+would cite (empty for a compliant ad).  Item-level precision and recall treat
+"flagged" as the prediction; article-level scores compare the sets of keys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rules.engine import RuleEngine
+
+DEFAULT_DEVSET_DIR = Path(__file__).resolve().parent / "devset"
+
+
+@dataclass(frozen=True)
+class LabelledItem:
+    """One item of a labelled set."""
+
+    id: str
+    text: str
+    title: str
+    category: str
+    violations: frozenset[str]
+    note: str = ""
+
+
+@dataclass
+class Counts:
+    """Confusion counts at item level and at article level."""
+
+    items: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    exact: int = 0
+    key_tp: int = 0
+    key_fp: int = 0
+    key_fn: int = 0
+
+    def add(self, expected: frozenset[str], predicted: frozenset[str]) -> None:
+        self.items += 1
+        flagged, violating = bool(predicted), bool(expected)
+        self.tp += flagged and violating
+        self.fp += flagged and not violating
+        self.fn += violating and not flagged
+        self.tn += not flagged and not violating
+        self.exact += expected == predicted
+        self.key_tp += len(expected & predicted)
+        self.key_fp += len(predicted - expected)
+        self.key_fn += len(expected - predicted)
+
+    def metrics(self) -> dict[str, float | int]:
+        return {
+            "items": self.items,
+            "precision": _ratio(self.tp, self.tp + self.fp),
+            "recall": _ratio(self.tp, self.tp + self.fn),
+            "article_accuracy": _ratio(self.exact, self.items),
+            "article_precision": _ratio(self.key_tp, self.key_tp + self.key_fp),
+            "article_recall": _ratio(self.key_tp, self.key_tp + self.key_fn),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
+        }
+
+
+@dataclass
+class Report:
+    """Evaluation results overall and per category, plus the items that disagreed."""
+
+    overall: Counts = field(default_factory=Counts)
+    by_category: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "overall": self.overall.metrics(),
+            "by_category": {key: counts.metrics() for key, counts in sorted(self.by_category.items())},
+            "mismatches": self.mismatches,
+        }
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return round(numerator / denominator, 4) if denominator else 1.0
+
+
+def read_items(path: Path) -> Iterator[LabelledItem]:
+    """Read a JSONL labelled set (one file or every ``*.jsonl`` in a folder)."""
+    paths = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    for file in paths:
+        with file.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if line.strip():
+                    yield _parse_item(json.loads(line), f"{file.name}:{number}")
+
+
+def _parse_item(data: dict[str, Any], where: str) -> LabelledItem:
+    try:
+        return LabelledItem(
+            id=str(data["id"]),
+            text=data["text"],
+            title=data.get("title") or "",
+            category=data.get("category") or "general",
+            violations=frozenset(data.get("violations") or ()),
+            note=data.get("note") or "",
+        )
+    except KeyError as exc:
+        raise ValueError(f"{where}: missing field {exc.args[0]!r}") from exc
+
+
+def evaluate(engine: RuleEngine, items: Iterable[LabelledItem], use_hints: bool = True) -> Report:
+    """Run the engine over ``items`` and compare article keys with the labels."""
+    report = Report()
+    for item in items:
+        hints: Sequence[str] = (item.category,) if use_hints else ()
+        result = engine.check(item.text, title=item.title, category_hints=hints)
+        predicted = frozenset(hit.article_key for hit in result.hits)
+        report.overall.add(item.violations, predicted)
+        report.by_category[item.category].add(item.violations, predicted)
+        if predicted != item.violations:
+            report.mismatches.append(_mismatch(item, predicted, result.hits))
+    return report
+
+
+def _mismatch(item: LabelledItem, predicted: frozenset[str], hits: Sequence[Any]) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "expected": sorted(item.violations),
+        "predicted": sorted(predicted),
+        "hits": [f"{hit.rule_id}:{hit.matched}" for hit in hits],
+        "text": item.text,
+    }

@@ -1,0 +1,486 @@
+"""Loading and validation of the YAML rulebook.
+
+A rulebook directory holds:
+
+* ``lexicons.yaml``: named term lists (``lexicons: {name: [terms]}``), referenced
+  from rules as ``"@name"``;
+* ``categories.yaml``: the category classifier lexicon;
+* any other ``*.yaml``: rule files (``version:`` and ``rules: [...]``).
+
+Every problem is reported as ``<file>: rule <id>: field '<field>': <message>``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+DEFAULT_RULEBOOK_DIR = Path(__file__).resolve().parent / "rulebook"
+LEXICON_FILE = "lexicons.yaml"
+CATEGORY_FILE = "categories.yaml"
+
+CATEGORY_LABELS: dict[str, str] = {
+    "medical_service": "医疗服务",
+    "drug": "药品",
+    "medical_device": "医疗器械",
+    "health_food": "保健食品",
+    "food": "普通食品",
+    "cosmetics": "化妆品",
+    "investment": "收藏品/投资理财",
+    "education": "教育培训",
+    "real_estate": "房地产",
+    "agriculture": "农资",
+    "general": "一般商品",
+}
+CATEGORY_KEYS: tuple[str, ...] = tuple(CATEGORY_LABELS)
+
+ARTICLE_KEYS: tuple[str, ...] = (
+    "广告法第九条",
+    "广告法第十四条",
+    "广告法第十六条",
+    "广告法第十七条",
+    "广告法第十八条",
+    "广告法第十九条",
+    "广告法第二十一条",
+    "广告法第二十四条",
+    "广告法第二十五条",
+    "广告法第二十六条",
+    "广告法第二十八条",
+    "食品安全法第七十三条",
+    "医疗广告管理办法第七条",
+    "广告审查暂行办法第五条",
+    "广告审查暂行办法第六条",
+    "广告审查暂行办法第七条",
+    "广告审查暂行办法第九条",
+    "广告审查暂行办法第十一条",
+)
+
+Severity = Literal["high", "medium", "low"]
+
+
+class RulebookError(Exception):
+    """A rulebook file is invalid; ``problems`` lists every located message."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+def did_you_mean(name: str, options: Iterable[str]) -> str:
+    """Return a `` (did you mean 'x'?)`` suffix, or an empty string."""
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+    return value
+
+
+class StrictModel(BaseModel):
+    """Base model: unknown fields are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Near(StrictModel):
+    """Proximity: a term of ``first`` and a term of ``second`` within ``within`` characters."""
+
+    first: list[str] = Field(min_length=1)
+    second: list[str] = Field(min_length=1)
+    within: int = Field(default=8, ge=0, le=60)
+    ordered: bool = False
+    cross_clause: bool = False
+
+
+class Pattern(StrictModel):
+    """One way a rule can match: literal terms, a triggered regex, or proximity."""
+
+    terms: list[str] = Field(default_factory=list)
+    regex: str | None = None
+    triggers: list[str] = Field(default_factory=list)
+    near: Near | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _regex_compiles(cls, value: str | None) -> str | None:
+        return None if value is None else _check_regex(value)
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Pattern:
+        kinds = [bool(self.terms), self.regex is not None, self.near is not None]
+        if sum(kinds) != 1:
+            raise ValueError("each pattern needs exactly one of 'terms', 'regex' (with 'triggers') or 'near'")
+        if self.regex is not None and not self.triggers:
+            raise ValueError("a 'regex' pattern needs 'triggers': literal terms that locate candidates")
+        return self
+
+
+class Exemptions(StrictModel):
+    """Contexts in which a candidate is not a violation."""
+
+    terms: list[str] = Field(default_factory=list)
+    before: str | None = None
+    after: str | None = None
+    sentence: list[str] = Field(default_factory=list)
+    sentence_all: list[str] = Field(default_factory=list)
+    document: list[str] = Field(default_factory=list)
+
+    @field_validator("before", "after")
+    @classmethod
+    def _optional_regex(cls, value: str | None) -> str | None:
+        return None if value is None else _check_regex(value)
+
+    @field_validator("sentence", "sentence_all", "document")
+    @classmethod
+    def _regex_list(cls, values: list[str]) -> list[str]:
+        return [_check_regex(value) for value in values]
+
+
+class Requirement(StrictModel):
+    """A mandatory element: present when any regex in ``any`` matches."""
+
+    label: str
+    any: list[str] = Field(min_length=1)
+
+    @field_validator("any")
+    @classmethod
+    def _regex_list(cls, values: list[str]) -> list[str]:
+        return [_check_regex(value) for value in values]
+
+
+class Rule(StrictModel):
+    """One rule of the rulebook."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    law: str
+    article: str
+    article_key: str
+    categories: list[str] = Field(min_length=1)
+    excluded_categories: list[str] = Field(default_factory=list)
+    severity: Severity
+    kind: Literal["match", "absence"] = "match"
+    patterns: list[Pattern] = Field(default_factory=list)
+    requires: list[list[str]] = Field(default_factory=list)
+    required: list[Requirement] = Field(default_factory=list)
+    exemptions: Exemptions = Field(default_factory=Exemptions)
+    word_boundary: bool = False
+    max_hits: int | None = Field(default=None, ge=1)
+    explanation: str
+    penalty: str
+    description: str = ""
+
+    @field_validator("article_key")
+    @classmethod
+    def _known_article_key(cls, value: str) -> str:
+        if value not in ARTICLE_KEYS:
+            raise ValueError(f"unknown article_key {value!r}{did_you_mean(value, ARTICLE_KEYS)}")
+        return value
+
+    @field_validator("categories", "excluded_categories")
+    @classmethod
+    def _known_categories(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value != "all" and value not in CATEGORY_KEYS:
+                options = (*CATEGORY_KEYS, "all")
+                raise ValueError(f"unknown category {value!r}{did_you_mean(value, options)}")
+        return values
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Rule:
+        if self.kind == "match" and not self.patterns:
+            raise ValueError("a 'match' rule needs at least one entry in 'patterns'")
+        if self.kind == "absence" and not self.required:
+            raise ValueError("an 'absence' rule needs at least one entry in 'required'")
+        return self
+
+    def applies_to(self, categories: Sequence[str]) -> str | None:
+        """Return the ad category under which this rule applies, or ``None``."""
+        if any(category in self.excluded_categories for category in categories):
+            return None
+        if "all" in self.categories:
+            return categories[0] if categories else "general"
+        for category in categories:
+            if category in self.categories:
+                return category
+        return None
+
+
+class RuleFile(StrictModel):
+    """The top level of a rule file."""
+
+    version: str
+    rules: list[Rule] = Field(default_factory=list)
+
+
+class CategorySpec(StrictModel):
+    """Classifier lexicon for one category."""
+
+    label: str
+    strong: list[str] = Field(default_factory=list)
+    weak: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    overrides: list[str] = Field(default_factory=list)
+
+    @field_validator("patterns")
+    @classmethod
+    def _regex_list(cls, values: list[str]) -> list[str]:
+        return [_check_regex(value) for value in values]
+
+
+class CategoryFile(StrictModel):
+    """The top level of ``categories.yaml``."""
+
+    version: str
+    threshold: int = 3
+    categories: dict[str, CategorySpec]
+
+    @field_validator("categories")
+    @classmethod
+    def _known_keys(cls, values: dict[str, CategorySpec]) -> dict[str, CategorySpec]:
+        for key in values:
+            if key not in CATEGORY_KEYS:
+                raise ValueError(f"unknown category {key!r}{did_you_mean(key, CATEGORY_KEYS)}")
+        return values
+
+
+class LexiconFile(StrictModel):
+    """The top level of ``lexicons.yaml``."""
+
+    version: str
+    lexicons: dict[str, list[str]]
+
+
+class Rulebook(StrictModel):
+    """A loaded, validated and lexicon-expanded rulebook."""
+
+    version: str
+    rules: list[Rule]
+    categories: CategoryFile
+    sources: list[str]
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _format_error(source: str, rule_id: str | None, loc: Sequence[int | str], error: dict[str, Any], model: type[BaseModel]) -> str:
+    field = _field_path(loc) or "<top level>"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_fields(model, loc)
+        message = f"unknown field{did_you_mean(str(loc[-1]), allowed)}"
+    elif error["type"] == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        message = "must be one of " + expected.replace("'", "").replace(" or ", ", ")
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    where = f"rule {rule_id}: " if rule_id else ""
+    return f"{source}: {where}field '{field}': {message}"
+
+
+def _allowed_fields(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
+    """Walk ``loc`` (minus the unknown key) through nested models to list valid names."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or not hasattr(current, "model_fields"):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            break
+        current = _inner_model(field.annotation) or current
+    return list(getattr(current, "model_fields", {}))
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _read_yaml(path: Path, source: str) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise RulebookError([f"{source}: invalid YAML{where}: {getattr(exc, 'problem', exc)}"]) from exc
+    except OSError as exc:
+        raise RulebookError([f"{source}: cannot read file: {exc.strerror}"]) from exc
+
+
+def _display(path: Path) -> str:
+    """A short, machine-independent name for ``path`` in messages."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path.name if path.parent == DEFAULT_RULEBOOK_DIR else str(path)
+
+
+def _validate_rules(data: Any, source: str) -> tuple[RuleFile | None, list[str]]:
+    if not isinstance(data, dict):
+        return None, [f"{source}: field '<top level>': expected a mapping with 'version' and 'rules'"]
+    problems: list[str] = []
+    raw_rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+    rules: list[Rule] = []
+    for index, raw in enumerate(raw_rules):
+        rule_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index + 1}"
+        try:
+            rules.append(Rule.model_validate(raw))
+        except ValidationError as exc:
+            problems.extend(_format_error(source, rule_id, err["loc"], err, Rule) for err in exc.errors())
+    try:
+        header = RuleFile.model_validate({**data, "rules": []})
+    except ValidationError as exc:
+        problems.extend(_format_error(source, None, err["loc"], err, RuleFile) for err in exc.errors())
+        return None, problems
+    if "rules" in data and not isinstance(data["rules"], list):
+        problems.append(f"{source}: field 'rules': expected a list of rules")
+    return RuleFile(version=header.version, rules=rules), problems
+
+
+def _expand_terms(terms: Sequence[str], lexicons: dict[str, list[str]], where: str, problems: list[str]) -> list[str]:
+    expanded: list[str] = []
+    for term in terms:
+        if term.startswith("@"):
+            name = term[1:]
+            if name not in lexicons:
+                problems.append(f"{where}: unknown lexicon '@{name}'{did_you_mean(name, lexicons)}")
+                continue
+            expanded.extend(lexicons[name])
+        elif term:
+            expanded.append(term)
+    return list(dict.fromkeys(expanded))
+
+
+def _expand_rule(rule: Rule, lexicons: dict[str, list[str]], source: str, problems: list[str]) -> Rule:
+    def where(field: str) -> str:
+        return f"{source}: rule {rule.id}: field '{field}'"
+
+    patterns = []
+    for index, pattern in enumerate(rule.patterns):
+        prefix = f"patterns.{index}"
+        near = pattern.near
+        if near is not None:
+            near = near.model_copy(
+                update={
+                    "first": _expand_terms(near.first, lexicons, where(f"{prefix}.near.first"), problems),
+                    "second": _expand_terms(near.second, lexicons, where(f"{prefix}.near.second"), problems),
+                }
+            )
+        patterns.append(
+            pattern.model_copy(
+                update={
+                    "terms": _expand_terms(pattern.terms, lexicons, where(f"{prefix}.terms"), problems),
+                    "triggers": _expand_terms(pattern.triggers, lexicons, where(f"{prefix}.triggers"), problems),
+                    "near": near,
+                }
+            )
+        )
+    exemptions = rule.exemptions.model_copy(
+        update={"terms": _expand_terms(rule.exemptions.terms, lexicons, where("exemptions.terms"), problems)}
+    )
+    requires = [
+        _expand_terms(group, lexicons, where(f"requires.{index}"), problems) for index, group in enumerate(rule.requires)
+    ]
+    return rule.model_copy(update={"patterns": patterns, "exemptions": exemptions, "requires": requires})
+
+
+def _load_lexicons(directory: Path, problems: list[str]) -> dict[str, list[str]]:
+    path = directory / LEXICON_FILE
+    if not path.exists():
+        return {}
+    source = _display(path)
+    try:
+        return LexiconFile.model_validate(_read_yaml(path, source)).lexicons
+    except ValidationError as exc:
+        problems.extend(_format_error(source, None, err["loc"], err, LexiconFile) for err in exc.errors())
+    except RulebookError as exc:
+        problems.extend(exc.problems)
+    return {}
+
+
+def _load_categories(directory: Path, problems: list[str]) -> CategoryFile | None:
+    path = directory / CATEGORY_FILE
+    source = _display(path)
+    if not path.exists():
+        problems.append(f"{source}: file is missing")
+        return None
+    try:
+        return CategoryFile.model_validate(_read_yaml(path, source))
+    except ValidationError as exc:
+        problems.extend(_format_error(source, None, err["loc"], err, CategoryFile) for err in exc.errors())
+    except RulebookError as exc:
+        problems.extend(exc.problems)
+    return None
+
+
+def rule_files(directory: Path) -> list[Path]:
+    """The rule files of a rulebook directory, in a stable order."""
+    return sorted(p for p in directory.glob("*.yaml") if p.name not in (LEXICON_FILE, CATEGORY_FILE))
+
+
+def lint_rule_files(paths: Sequence[Path], lexicons: dict[str, list[str]] | None = None) -> tuple[list[Rule], list[str], list[str]]:
+    """Validate rule files; return (rules, versions, problems). Duplicated ids are problems too."""
+    if lexicons is None:
+        lexicons = {}
+        for directory in dict.fromkeys(path.parent for path in paths):
+            lexicons.update(_load_lexicons(directory, []))
+    problems: list[str] = []
+    rules: list[Rule] = []
+    versions: list[str] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        source = _display(path)
+        try:
+            data = _read_yaml(path, source)
+        except RulebookError as exc:
+            problems.extend(exc.problems)
+            continue
+        parsed, file_problems = _validate_rules(data, source)
+        problems.extend(file_problems)
+        if parsed is None:
+            continue
+        versions.append(parsed.version)
+        for rule in parsed.rules:
+            if rule.id in seen:
+                problems.append(f"{source}: rule {rule.id}: field 'id': duplicate id, first defined in {seen[rule.id]}")
+                continue
+            seen[rule.id] = source
+            rules.append(_expand_rule(rule, lexicons, source, problems))
+    return rules, versions, problems
+
+
+def load_rulebook(directory: Path | str | None = None) -> Rulebook:
+    """Load and validate every file of a rulebook directory; raise :class:`RulebookError` on any problem."""
+    folder = Path(directory) if directory is not None else DEFAULT_RULEBOOK_DIR
+    if not folder.is_dir():
+        raise RulebookError([f"{folder}: not a rulebook directory"])
+    problems: list[str] = []
+    lexicons = _load_lexicons(folder, problems)
+    categories = _load_categories(folder, problems)
+    files = rule_files(folder)
+    rules, versions, rule_problems = lint_rule_files(files, lexicons)
+    problems.extend(rule_problems)
+    if not files:
+        problems.append(f"{folder}: no rule files")
+    if problems or categories is None:
+        raise RulebookError(problems)
+    version = "+".join(dict.fromkeys(versions))
+    return Rulebook(version=version, rules=rules, categories=categories, sources=[p.name for p in files])

@@ -1,0 +1,113 @@
+"""The sandbox web: every site on its own local port, each in its own server thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+from crawler.exceptions import SandboxError
+from sandbox.catalog import build_catalog
+from sandbox.sites import SITE_CLASSES
+from sandbox.sites.base import Site
+
+logger = logging.getLogger(__name__)
+
+SITES: tuple[str, ...] = ("mall", "hospital", "healthfood", "pharmacy", "collect", "news")
+DEFAULT_PORT_BASE = 8601  # mall=8601, hospital=8602, ... in SITES order
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() must not wait for the slow page
+
+
+def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
+    class SiteHandler(BaseHTTPRequestHandler):
+        server_version = "nginx/1.24.0"
+        sys_version = ""
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self._respond(send_body=True)
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self._respond(send_body=False)
+
+        def _respond(self, send_body: bool) -> None:
+            parts = urlsplit(self.path)
+            try:
+                response = site.handle(parts.path or "/", parse_qs(parts.query, keep_blank_values=True))
+            except Exception:
+                logger.exception("Sandbox site %s failed on %s", site.key, self.path)
+                response = site.server_error()
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if send_body:
+                self.wfile.write(response.body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            logger.debug("%s %s", site.key, format % args)
+
+    return SiteHandler
+
+
+class SandboxWeb:
+    """The local "mini internet": six sites on 127.0.0.1, one port each.
+
+    ``port_base`` gives the mall's port; the other sites follow in ``SITES``
+    order.  ``port_base=None`` binds every site to a free ephemeral port (tests).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port_base: int | None = DEFAULT_PORT_BASE,
+                 slow_seconds: float = 3.0) -> None:  # fmt: skip
+        self.host = host
+        self.port_base = port_base
+        self.slow_seconds = slow_seconds
+        self.base_urls: dict[str, str] = {}
+        self._servers: list[tuple[_Server, threading.Thread]] = []
+
+    def start(self) -> SandboxWeb:
+        catalog = build_catalog()
+        for offset, key in enumerate(SITES):
+            port = 0 if self.port_base is None else self.port_base + offset
+            site = SITE_CLASSES[key](catalog, slow_seconds=self.slow_seconds)
+            try:
+                server = _Server((self.host, port), _handler_for(site))
+            except OSError as exc:
+                self.stop()
+                raise SandboxError(
+                    f"sandbox site '{key}' cannot listen on {self.host}:{port}: {exc.strerror or exc} "
+                    f"(is another sandbox running? choose another port base)"
+                ) from None
+            site.base_url = f"http://{self.host}:{server.server_address[1]}/"
+            self.base_urls[key] = site.base_url
+            thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{key}", daemon=True)
+            thread.start()
+            self._servers.append((server, thread))
+        return self
+
+    def stop(self) -> None:
+        for server, thread in self._servers:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+        self._servers.clear()
+        self.base_urls.clear()
+
+    def url(self, site: str, path: str) -> str:
+        if site not in self.base_urls:
+            raise SandboxError(f"unknown or stopped sandbox site '{site}'; sites: {', '.join(SITES)}")
+        return self.base_urls[site].rstrip("/") + "/" + path.lstrip("/")
+
+    def __enter__(self) -> SandboxWeb:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.stop()

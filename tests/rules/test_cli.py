@@ -1,0 +1,93 @@
+"""The ``rules`` CLI contract: JSON lines in, one JSON line out per input line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from rules.cli import rules
+
+HIT_KEYS = {"rule_id", "law", "article", "severity", "matched", "start", "end", "explanation"}
+
+
+def run(args: list[str], stdin: str = "") -> tuple[int, list[dict], str]:
+    result = CliRunner().invoke(rules, args, input=stdin)
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return result.exit_code, lines, result.stderr
+
+
+def test_jsonl_contract() -> None:
+    stdin = "\n".join(
+        [
+            json.dumps({"id": "a", "text": "全网最低价"}, ensure_ascii=False),
+            json.dumps({"id": 7, "text": "这款养生茶可以治疗失眠", "category": "food", "title": "养生茶"}, ensure_ascii=False),
+            json.dumps({"id": "c", "text": "纯棉T恤，透气舒适"}, ensure_ascii=False),
+        ]
+    )
+    code, lines, _stderr = run(["check", "-", "--format", "jsonl"], stdin)
+    assert code == 0
+    assert [line["id"] for line in lines] == ["a", 7, "c"]
+    first, second, third = lines
+    assert set(first) == {"id", "flagged", "categories", "hits"}
+    assert first["flagged"] and set(first["hits"][0]) == HIT_KEYS
+    assert first["hits"][0]["article"] == "广告法第九条第三项"
+    assert {hit["article"] for hit in second["hits"]} >= {"广告法第十七条", "食品安全法第七十三条第一款"}
+    assert second["categories"] == ["food"]
+    assert third == {"id": "c", "flagged": False, "categories": ["general"], "hits": []}
+
+
+def test_bad_lines_are_reported_not_dropped() -> None:
+    stdin = '{"id": 1, "text": "最好"}\nnot json\n{"id": 3}\n{"text": "no id"}\n{"id": 5, "text": "第一次购买"}\n'
+    code, lines, stderr = run(["check", "-"], stdin)
+    assert code == 1
+    assert len(lines) == 5
+    assert [line.get("line") for line in lines] == [None, 2, 3, 4, None]
+    assert "line 2: invalid JSON" in stderr and "line 3: field 'text' must be a string" in stderr
+    assert "line 4: missing field 'id'" in stderr
+    assert lines[2]["id"] == 3 and "error" in lines[2]
+
+
+def test_text_report_explains_each_hit() -> None:
+    result = CliRunner().invoke(rules, ["check", "--text", "本品根治糖尿病，有效率98%"])
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "根治糖尿病" in out and "有效率" in out
+    assert out.count("广告法第十七条") >= 2 and "说明" in out and "罚则" in out
+
+
+def test_list_shows_rules() -> None:
+    result = CliRunner().invoke(rules, ["list", "--json"])
+    data = json.loads(result.stdout)
+    assert data["version"] and any(rule["id"] == "ad9-superlative" for rule in data["rules"])
+
+
+def test_eval_json(tmp_path: Path) -> None:
+    items = [
+        {"id": "1", "text": "全网最低价", "category": "general", "violations": ["广告法第九条"]},
+        {"id": "2", "text": "第一次购买享九折", "category": "general", "violations": []},
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items), encoding="utf-8")
+    result = CliRunner().invoke(rules, ["eval", str(path), "--json"])
+    overall = json.loads(result.stdout)["overall"]
+    assert overall["precision"] == overall["recall"] == overall["article_accuracy"] == 1.0
+    table = CliRunner().invoke(rules, ["eval", str(path)]).stdout
+    assert "精确率" in table and "precision" in table
+
+
+def test_python_dash_m_smoke() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "rules", "check", "-"],
+        input='{"id": "x", "text": "国家级品质"}\n',
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hits"][0]["rule_id"] == "ad9-superlative"

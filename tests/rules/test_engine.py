@@ -1,0 +1,143 @@
+"""Rule cases: sentence, category hint, expected article keys (and the matched text)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rules.engine import ARTICLE_KEYS, CheckResult, Hit, RuleEngine
+
+A9, A14, A16, A17, A18 = "广告法第九条", "广告法第十四条", "广告法第十六条", "广告法第十七条", "广告法第十八条"
+A21, A24, A25, A26, A28 = "广告法第二十一条", "广告法第二十四条", "广告法第二十五条", "广告法第二十六条", "广告法第二十八条"
+F73, M7, R11 = "食品安全法第七十三条", "医疗广告管理办法第七条", "广告审查暂行办法第十一条"
+R5, R7, R9 = "广告审查暂行办法第五条", "广告审查暂行办法第七条", "广告审查暂行办法第九条"
+
+VIOLATIONS = [
+    ("tea-cures-diabetes", "本品根治糖尿病，有效率98%", (), {A17}),
+    ("tea-lowers-sugar", "桑叶茶，长期饮用可降血糖", ("food",), {A17, F73}),
+    ("superlative", "全网最低价，错过再等一年", (), {A9}),
+    ("state-organ", "国家卫健委推荐的好产品", (), {A9}),
+    ("national-flag", "五星红旗印花T恤", (), {A9}),
+    ("superstition", "开光貔貅，招财辟邪", (), {A9}),
+    ("hospital-cure-rate", "专治牛皮癣，治愈率95%", ("medical_service",), {A16, M7}),
+    ("drug-expert-no-statements", "王教授倾情推荐，纯中药安全无副作用", ("drug",), {A16, R11, R5, R9}),
+    ("health-food-disease-no-statements", "能降血糖，治疗糖尿病", ("health_food",), {A18, R7, R9}),
+    ("pesticide-residue", "杀虫剂，无毒无残留", ("agriculture",), {A21}),
+    ("training-pass", "签约保过，不过全额退款", ("education",), {A24}),
+    ("investment-guarantee", "保本保息，稳赚不赔。投资有风险。", ("investment",), {A25}),
+    ("investment-proximity", "收藏纪念币，保证三年升值。投资有风险。", ("investment",), {A25}),
+    ("house-minutes", "距地铁站仅需5分钟", ("real_estate",), {A26}),
+    ("fake-certification", "国家免检产品，品质可靠", (), {A28}),
+    ("advertorial", "亲测一个月！这瓶精华真的好用，链接在评论区", ("cosmetics",), {A14}),
+]
+
+COMPLIANT = [
+    ("recent", "最近天气转凉，双十一最后一天满300减50", ()),
+    ("first-time", "第一次购买享九折", ()),
+    ("first-step", "第一步打开包装，第二步装好电池", ()),
+    ("best-before", "本品最佳赏味期为6个月", ("food",)),
+    ("intangible-heritage", "制作技艺列入国家级非物质文化遗产名录", ("food",)),
+    ("olive-oil-grade", "特级初榨橄榄油，依据GB/T 23347标准分级", ("food",)),
+    ("own-shop-newest", "本店最新款羊毛大衣", ()),
+    ("first-branch", "本店第一家分店下月开业", ()),
+    ("dated-sourced-sales", "据奥维云网数据，2023年1-12月线上空气净化器零售额第一", ()),
+    ("customer-first", "顾客第一，诚信经营", ()),
+    ("spec-table", "扫地机最大吸力5000Pa", ()),
+    ("pure-cotton", "100%纯棉床单", ()),
+    ("sugar-free", "无糖酸奶，每100克糖含量0.3克", ("food",)),
+    ("collection-folder", "收藏夹里的宝贝降价啦", ()),
+    ("hospital-treats", "博爱医院，诊疗科目：内科、外科，开展门诊治疗服务", ("medical_service",)),
+    ("device-with-approval", "制氧机，苏械注准20202080123。禁忌内容或者注意事项详见说明书。浙械广审（文）第250405-00112号", ("medical_device",)),
+    (
+        "labelled-health-food",
+        "辅助降血糖保健食品，国食健注G20160123。保健食品不是药物，不能代替药物治疗疾病。京食健广审（文）第250306-00087号",
+        ("health_food",),
+    ),
+    ("negated-guarantee", "我们不承诺保过，只承诺认真教学", ("education",)),
+    ("patent-with-number", "国家发明专利，专利号ZL201910123456.7", ()),
+    ("logistics-transfer", "国际快递转运服务", ()),
+    ("supreme-court", "最高人民法院发布典型案例", ()),
+]
+
+EVASIONS = [
+    ("hyphen", "红糖姜茶，能根-治痛经", "根-治痛经"),
+    ("spaces", "苦荞茶，根 治 高血压", "根 治 高血压"),
+    ("zero-width", "桑叶茶，可降\u200b血\u200b糖", "降\u200b血\u200b糖"),
+    ("traditional", "這款電暖器是全網最好的選擇", "最好"),
+    ("fullwidth-no1", "ＮＯ．１人气洗衣凝珠", "ＮＯ．１"),
+    ("pinyin-zui", "zui好用的拖把", "zui好"),
+    ("homophone", "醉好用的拖把", "醉好"),
+    ("pinyin-di", "第yi品牌智能门锁", "第yi品牌"),
+    ("top1", "这款面霜TOP1", "TOP1"),
+    ("emoji", "黑枸杞原浆，抗🔥癌", "抗🔥癌"),
+]
+
+
+def keys(result: CheckResult) -> set[str]:
+    return {hit.article_key for hit in result.hits}
+
+
+@pytest.mark.parametrize(("text", "hints", "expected"), [c[1:] for c in VIOLATIONS], ids=[c[0] for c in VIOLATIONS])
+def test_violations(engine: RuleEngine, text: str, hints: tuple[str, ...], expected: set[str]) -> None:
+    assert keys(engine.check(text, category_hints=hints)) == expected
+
+
+@pytest.mark.parametrize(("text", "hints"), [c[1:] for c in COMPLIANT], ids=[c[0] for c in COMPLIANT])
+def test_compliant_near_misses(engine: RuleEngine, text: str, hints: tuple[str, ...]) -> None:
+    result = engine.check(text, category_hints=hints)
+    assert result.hits == [], [f"{h.rule_id}:{h.matched}" for h in result.hits]
+    assert result.flagged is False
+
+
+@pytest.mark.parametrize(("text", "matched"), [c[1:] for c in EVASIONS], ids=[c[0] for c in EVASIONS])
+def test_evasion_hits_point_at_original_text(engine: RuleEngine, text: str, matched: str) -> None:
+    hits = engine.check(text).hits
+    assert hits, "evasion not caught"
+    assert any(text[h.start : h.end] == h.matched == matched for h in hits), [(h.matched, h.start, h.end) for h in hits]
+
+
+def test_treatment_word_depends_on_category(engine: RuleEngine) -> None:
+    hospital = engine.check("开展失眠治疗门诊", category_hints=("medical_service",))
+    tea = engine.check("这款养生茶可以治疗失眠", category_hints=("food",))
+    assert A17 not in keys(hospital)
+    assert A17 in keys(tea)
+
+
+def test_result_shape(engine: RuleEngine) -> None:
+    text = "本品根治糖尿病，有效率98%"
+    result = engine.check(text)
+    assert result.flagged and 0 < result.risk <= 1
+    assert result.categories == ["general"] and "general" in result.category_reasons
+    assert [h.start for h in result.hits] == sorted(h.start for h in result.hits)
+    for hit in result.hits:
+        assert isinstance(hit, Hit) and text[hit.start : hit.end] == hit.matched
+        assert hit.article_key in ARTICLE_KEYS and hit.article.startswith("广告法第十七条")
+        assert hit.explanation and hit.penalty
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.hits[0].start = 3  # type: ignore[misc]
+
+
+def test_title_and_hints_drive_classification(engine: RuleEngine) -> None:
+    by_title = engine.check("每日两粒，增强免疫力", title="康源牌保健食品辅酶Q10")
+    by_hint = engine.check("每日两粒", category_hints=("保健食品",))
+    assert by_title.categories[0] == "health_food"
+    assert by_hint.categories == ["health_food"] and "调用方提示" in by_hint.category_reasons["health_food"]
+
+
+def test_missing_statement_is_a_whole_text_hit(engine: RuleEngine) -> None:
+    result = engine.check("蛋白粉，保健功能：增强免疫力。京食健广审（文）第250306-00087号", category_hints=("health_food",))
+    (hit,) = result.hits
+    assert hit.article_key == "广告审查暂行办法第七条" and (hit.start, hit.end, hit.matched) == (0, 0, "")
+    assert "保健食品不是药物" in hit.explanation
+
+
+def test_deterministic(engine: RuleEngine) -> None:
+    text = "全网最低价！专家推荐，根治失眠，国家级品质，NO.1"
+    assert engine.check(text) == engine.check(text)
+
+
+def test_rulebook_metadata(engine: RuleEngine) -> None:
+    assert engine.rulebook_version
+    assert {rule.article_key for rule in engine.rules} <= set(ARTICLE_KEYS)
+    assert len({rule.id for rule in engine.rules}) == len(engine.rules)

@@ -1,0 +1,88 @@
+"""Rulebook loading and lint: every error names the file, the rule id and the field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rules.cli import rules
+from rules.rulebook import DEFAULT_RULEBOOK_DIR, RulebookError, load_rulebook
+
+GOOD_RULE = """\
+  - id: {rule_id}
+    law: 中华人民共和国广告法
+    article: 广告法第九条第三项
+    article_key: {article_key}
+    categories: [{category}]
+    severity: {severity}
+    patterns:
+      - terms: [最佳]
+    explanation: 绝对化用语
+    penalty: 《广告法》第五十七条
+{extra}"""
+
+BROKEN = [
+    ("bad-severity", {"severity": "critical"}, "field 'severity': must be one of high, medium, low"),
+    ("unknown-field", {"extra": "    severty: high\n"}, "field 'severty': unknown field (did you mean 'severity'?)"),
+    ("bad-article-key", {"article_key": "广告法第九十九条"}, "field 'article_key': unknown article_key"),
+    ("bad-category", {"category": "medicl_service"}, "unknown category 'medicl_service' (did you mean 'medical_service'?)"),
+    ("bad-regex", {"extra": "    exemptions:\n      before: '(unclosed'\n"}, "field 'exemptions.before': invalid regular expression"),
+    ("unknown-lexicon", {"extra": "    requires: [['@nosuchlist']]\n"}, "field 'requires.0': unknown lexicon '@nosuchlist'"),
+]
+
+
+def write_rule_file(folder: Path, **fields: str) -> Path:
+    values = {"rule_id": "ad9-test", "article_key": "广告法第九条", "category": "all", "severity": "high", "extra": ""}
+    values.update(fields)
+    path = folder / "broken.yaml"
+    path.write_text('version: "t1"\nrules:\n' + GOOD_RULE.format(**values), encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def rulebook_copy(tmp_path: Path) -> Path:
+    for name in ("lexicons.yaml", "categories.yaml"):
+        shutil.copy(DEFAULT_RULEBOOK_DIR / name, tmp_path / name)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("fields", "message"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
+def test_load_errors_name_file_rule_and_field(rulebook_copy: Path, fields: dict[str, str], message: str) -> None:
+    write_rule_file(rulebook_copy, **fields)
+    with pytest.raises(RulebookError) as caught:
+        load_rulebook(rulebook_copy)
+    (problem,) = caught.value.problems
+    assert "broken.yaml: rule ad9-test: " in problem
+    assert message in problem
+
+
+@pytest.mark.parametrize(("fields", "message"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
+def test_lint_command_reports_and_fails(rulebook_copy: Path, fields: dict[str, str], message: str) -> None:
+    path = write_rule_file(rulebook_copy, **fields)
+    result = CliRunner().invoke(rules, ["lint", str(path)])
+    assert result.exit_code == 1
+    assert "rule ad9-test" in result.stderr and message in result.stderr
+
+
+def test_duplicate_ids_are_reported(rulebook_copy: Path) -> None:
+    path = write_rule_file(rulebook_copy)
+    path.write_text(path.read_text(encoding="utf-8") + GOOD_RULE.format(
+        rule_id="ad9-test", article_key="广告法第九条", category="all", severity="low", extra=""
+    ), encoding="utf-8")
+    with pytest.raises(RulebookError, match="rule ad9-test: field 'id': duplicate id"):
+        load_rulebook(rulebook_copy)
+
+
+def test_invalid_yaml_names_line(rulebook_copy: Path) -> None:
+    (rulebook_copy / "broken.yaml").write_text("version: '1'\nrules: [\n", encoding="utf-8")
+    with pytest.raises(RulebookError, match=r"broken.yaml: invalid YAML \(line"):
+        load_rulebook(rulebook_copy)
+
+
+def test_shipped_rulebook_lints_clean() -> None:
+    result = CliRunner().invoke(rules, ["lint"])
+    assert result.exit_code == 0, result.output
+    assert load_rulebook().version

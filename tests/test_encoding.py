@@ -1,0 +1,174 @@
+"""crawler.encoding on synthetic bytes: one test per step of the documented order, and the traps between them.
+
+Real pages (a GBK declaration 155 KB in, gb2312 over UTF-8 bytes, …) are covered by tests/test_realweb.py.
+"""
+
+from __future__ import annotations
+
+import codecs
+import random
+
+import pytest
+
+from crawler.encoding import declared_in_body, declared_in_header, detect, normalise_name
+
+CHINESE = "苹果手机限时特价，全国包邮！国家级重点专科，治愈率高达百分之九十。"
+SHORT_CHINESE = "你好世界"
+
+
+def page(body: str, head: str = "", title: str = "测试页面") -> str:
+    return f"<html><head>{head}<title>{title}</title></head><body><p>{body}</p></body></html>"
+
+
+# --- 1. byte-order marks ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bom", "codec", "expected"),
+    [
+        (codecs.BOM_UTF8, "utf-8", "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be"),
+    ],
+    ids=["utf-8", "utf-16-le", "utf-16-be"],
+)
+def test_bom_wins_over_every_declaration(bom: bytes, codec: str, expected: str) -> None:
+    body = bom + page(CHINESE, '<meta charset="gbk">').encode(codec)
+    assert detect(body, "text/html; charset=gbk") == expected
+
+
+# --- 2. valid UTF-8 ----------------------------------------------------------------------------
+
+
+def test_utf8_bytes_under_a_wrong_gbk_meta() -> None:
+    assert detect(page(CHINESE, '<meta charset="gbk">').encode("utf-8")) == "utf-8"
+
+
+def test_utf8_bytes_under_a_wrong_gb2312_header() -> None:
+    assert detect(page(CHINESE).encode("utf-8"), "text/html; charset=gb2312") == "utf-8"
+
+
+def test_utf8_without_any_declaration() -> None:
+    assert detect(page(CHINESE).encode("utf-8"), "text/html") == "utf-8"
+
+
+# --- 3. declarations -------------------------------------------------------------------------
+
+
+def test_gbk_with_a_meta_far_into_the_page() -> None:
+    scripts = "<script>var config = {};</script>\n" * 5000  # ~170 KB of ASCII before the declaration
+    body = page(CHINESE, scripts + '<meta http-equiv="Content-Type" content="text/html; charset=gbk">').encode("gbk")
+    assert body.index(b"charset=gbk") > 150_000
+    encoding = detect(body, "text/html")
+    assert encoding == "gb18030"
+    assert CHINESE in body.decode(encoding)
+
+
+def test_gbk_bytes_under_a_utf8_header() -> None:
+    body = page(CHINESE, '<meta charset="gbk">').encode("gbk")
+    assert detect(body, "text/html; charset=utf-8") == "gb18030"
+
+
+def test_gbk_bytes_under_a_utf8_header_and_a_utf8_meta() -> None:
+    """Both declarations lie: the statistical step has to find GB18030 on its own."""
+    body = page(CHINESE, '<meta charset="utf-8">').encode("gbk")
+    assert detect(body, "text/html; charset=utf-8") == "gb18030"
+
+
+def test_header_is_tried_before_meta() -> None:
+    """Bytes that decode cleanly either way (GBK 你好 is Latin-1 ÄãºÃ): the HTTP header decides."""
+    body = page("\xc4\xe3\xba\xc3", '<meta charset="gbk">', title="Menu").encode("latin-1")
+    assert detect(body, "text/html; charset=iso-8859-1") == "iso8859-1"
+    assert detect(body, "text/html") == "gb18030"
+
+
+def test_xml_declaration() -> None:
+    body = f'<?xml version="1.0" encoding="GB2312"?><feed>{CHINESE}</feed>'.encode("gbk")
+    assert detect(body) == "gb18030"
+
+
+@pytest.mark.parametrize(
+    ("declaration", "expected"),
+    [
+        ('<meta charset="gbk">', "gb18030"),
+        ('<meta charset="GB2312">', "gb18030"),
+        ('<meta charset="windows-1252">', "cp1252"),
+        ('<meta charset="utf-8">', "utf-8"),
+        ("", "utf-8"),
+        ('<meta charset="no-such-codec">', "utf-8"),
+    ],
+    ids=["gbk", "gb2312", "windows-1252", "utf-8", "none", "unknown-name"],
+)
+def test_plain_ascii_keeps_what_it_declares(declaration: str, expected: str) -> None:
+    assert detect(page("hello", declaration, title="Hello").encode("ascii")) == expected
+
+
+def test_ascii_header_declaration() -> None:
+    assert detect(b"<p>hello</p>", "text/html; charset=GBK") == "gb18030"
+
+
+# --- 4. and 5. guessing ----------------------------------------------------------------------
+
+
+def test_long_undeclared_gbk() -> None:
+    assert detect((page(CHINESE) * 20).encode("gbk"), "text/html") == "gb18030"
+
+
+def test_short_undeclared_gbk_is_not_taken_for_korean() -> None:
+    """charset-normalizer guesses cp949 for a few GBK characters; GB18030 must win."""
+    assert detect(page(SHORT_CHINESE).encode("gbk"), "text/html") == "gb18030"
+
+
+def test_undeclared_gb18030_four_byte_characters() -> None:
+    text = page(CHINESE + "𠀀𠀁")  # outside GBK, only GB18030 encodes them
+    assert detect(text.encode("gb18030")) == "gb18030"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_garbage_bytes_do_not_raise(seed: int) -> None:
+    rnd = random.Random(seed)
+    body = bytes(rnd.randrange(256) for _ in range(4096))
+    encoding = detect(body, "text/html; charset=utf-8")
+    assert codecs.lookup(encoding)
+    body.decode(encoding, errors="replace")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"\x00" * 100, b"\xff" * 100, b"<meta charset=\x81\x82>\x81", codecs.BOM_UTF8, b"\x81"],
+    ids=["empty", "nul", "ff", "binary-charset-name", "bom-only", "lone-lead-byte"],
+)
+def test_degenerate_bodies_do_not_raise(body: bytes) -> None:
+    encoding = detect(body, "text/html; charset=\x00")
+    body.decode(encoding, errors="replace")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("gbk", "gb18030"),
+        ("GB2312", "gb18030"),
+        (" x-gbk ", "gb18030"),
+        ("cp936", "gb18030"),
+        ("UTF-8", "utf-8"),
+        ("utf8", "utf-8"),
+        ("latin1", "iso8859-1"),
+        ("nonsense", None),
+    ],
+)
+def test_normalise_name(name: str, expected: str | None) -> None:
+    assert normalise_name(name) == expected
+
+
+def test_declared_in_body_finds_a_late_meta() -> None:
+    body = b"<script></script>" * 20_000 + b'<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+    assert declared_in_body(body) == "gb2312"
+
+
+def test_declared_in_header() -> None:
+    assert declared_in_header('text/html; charset="GBK"') == "GBK"
+    assert declared_in_header("text/html") is None
+    assert declared_in_header(None) is None
