@@ -8,9 +8,12 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import BaseSettings
 
-from crawler.config import project_settings
+from crawler.config import AdWatchConfig, project_settings
 from crawler.extensions.crawl_report import error_count
+from crawler.pipelines.rule_check import shared_engine
+from indexer.tokenize import token_string
 
 #: Called as ``on_progress(site, event)`` with event ``"page"``, ``"item"`` or ``"done"``.
 ProgressCallback = Callable[[str, str], None]
@@ -54,6 +57,19 @@ def _watch(crawler: Crawler, site: str, on_progress: ProgressCallback) -> None:
     crawler.signals.connect(done, signal=signals.spider_closed, weak=False)
 
 
+def warm_up(settings: BaseSettings) -> None:
+    """Compile the rulebook and load jieba's dictionary once, before any crawler opens.
+
+    Done lazily, the first crawler to open would stall every other one's
+    downloads for seconds while the dictionaries load.
+    """
+    config = AdWatchConfig.from_settings(settings)
+    if settings.getbool("ADWATCH_RULE_CHECK_ENABLED"):
+        shared_engine(config.rules_dir)
+    if settings.getbool("ADWATCH_STORE_ENABLED"):
+        token_string("")
+
+
 def crawl_sites(
     sites: Iterable[str],
     overrides: dict[str, Any] | None = None,
@@ -64,6 +80,7 @@ def crawl_sites(
     Runs the Twisted reactor, so it can be called once per process.
     """
     settings = project_settings(overrides)
+    warm_up(settings)
     process = CrawlerProcess(settings)
     crawlers: list[tuple[str, Crawler]] = []
     for site in sites:

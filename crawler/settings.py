@@ -15,12 +15,17 @@ USER_AGENT = "AdWatch/0.1 (+网络广告监测; advertising supervision crawler)
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# No control port per crawl: it listens on the network and nothing here uses it.
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 
 CONCURRENT_REQUESTS = 32
+# Scrapy starts this many tasks for every response's output; each page yields a
+# handful of items and links, and the default of 100 costs more than the pages.
+CONCURRENT_ITEMS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
 DOWNLOAD_TIMEOUT = 20
 RETRY_ENABLED = True

@@ -22,6 +22,9 @@ DEFAULT_PORT_BASE = 8601  # mall=8601, hospital=8602, ... in SITES order
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() must not wait for the slow page
+    # socketserver's default backlog of 5 drops connections under a crawler's
+    # concurrency, and the client's SYN retries then stall it for seconds.
+    request_queue_size = 128
 
 
 def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:

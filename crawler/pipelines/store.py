@@ -14,6 +14,7 @@ from scrapy.exceptions import NotConfigured
 from crawler.config import AdWatchConfig
 from crawler.items import AdItem
 from indexer.sqlite import SqliteStore
+from indexer.tokenize import token_string
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class StorePipeline:
 
     def open_spider(self, spider: Spider | None = None) -> None:
         self.store = SqliteStore(self.config.db_path)
+        token_string("")  # load jieba's dictionary now, not in the middle of the crawl
 
     def close_spider(self, spider: Spider | None = None) -> None:
         self.flush()

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import scrapy
@@ -17,7 +18,7 @@ from twisted.python.failure import Failure
 from crawler.extract import extract_record, records
 from crawler.items import AdItem
 from crawler.middlewares.raw_archive import META_KEY as RAW_REF_KEY
-from crawler.profiles import ItemRule, Profile
+from crawler.profiles import FollowRule, ItemRule, Profile
 from crawler.urls import canonical_url, same_site, strip_params
 
 
@@ -54,6 +55,7 @@ class ProfileSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self._requested: set[str] = set(self.profile.absolute_start_urls)
         for url in self.profile.absolute_start_urls:
             yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
 
@@ -110,21 +112,29 @@ class ProfileSpider(scrapy.Spider):
         )
 
     def follow_links(self, response: TextResponse) -> Iterator[scrapy.Request]:
-        seen: set[str] = set()
+        """Requests for the links the profile follows, each URL once per crawl.
+
+        Remembering what was already requested spares building (and fingerprinting)
+        a request for every repeated navigation link on every page; Scrapy's
+        duplicate filter stays behind this as the safety net.
+        """
         for rule in self.profile.follow:
             for href in self._links(response, rule):
                 url = strip_params(response.urljoin(href), self.profile.strip_params)
-                if url in seen or not same_site(url, self.profile.base_url):
+                if url in self._requested or not self._may_follow(url, rule):
                     continue
-                if any(re.search(p, url) for p in rule.deny):
-                    continue
-                if rule.allow and not any(re.search(p, url) for p in rule.allow):
-                    continue
-                seen.add(url)
+                self._requested.add(url)
                 yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
 
+    def _may_follow(self, url: str, rule: FollowRule) -> bool:
+        if not same_site(url, self.profile.base_url):
+            return False
+        if any(pattern.search(url) for pattern in _compiled(tuple(rule.deny))):
+            return False
+        return not rule.allow or any(pattern.search(url) for pattern in _compiled(tuple(rule.allow)))
+
     @staticmethod
-    def _links(response: TextResponse, rule) -> list[str]:
+    def _links(response: TextResponse, rule: FollowRule) -> list[str]:
         if rule.jmespath:
             if not _looks_like_json(response):
                 return []
@@ -151,6 +161,11 @@ class ProfileSpider(scrapy.Spider):
             cause = failure.type.__name__
         self.crawler.stats.inc_value(f"adwatch/error/{cause}")
         self.logger.warning("Failed %s (%s): %s", url, cause, failure.getErrorMessage())
+
+
+@lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
 
 
 def _looks_like_json(response: TextResponse) -> bool:
