@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.installed
 # browser download), CJK fonts so Chinese renders, poppler-utils to check PDFs in tests.
 DEBIAN_PACKAGES := chromium fonts-noto-cjk poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Playwright drives Debian's Chromium (ADWATCH_RENDER_EXECUTABLE_PATH); it never downloads a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: setup system-packages demo test lint bench clean
 

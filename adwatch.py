@@ -60,11 +60,11 @@ class CrawlProgress:
         self.progress.update(self.tasks[site], description=self._text(site))
 
 
-def _run_crawl(sites: list[str], base_urls: dict[str, str], show_progress: bool):
+def _run_crawl(sites: list[str], base_urls: dict[str, str], show_progress: bool, extra: dict | None = None):
     from crawler.run import crawl_sites
 
     config = _config()
-    overrides = {"ADWATCH_BASE_URLS": {**config.base_urls, **base_urls}, **_log_overrides(config)}
+    overrides = {"ADWATCH_BASE_URLS": {**config.base_urls, **base_urls}, **_log_overrides(config), **(extra or {})}
     progress = CrawlProgress(sites, enabled=show_progress)
     with progress.progress:
         results = crawl_sites(sites, overrides, on_progress=progress)
@@ -88,7 +88,13 @@ def cli() -> None:
     default=None,
     help="沙盒站点起始端口，0 为随机端口 / first sandbox port (default 8601; 0 = any free ports)",
 )
-def demo(as_json: bool, port_base: int | None) -> None:
+@click.option(
+    "--evidence/--no-evidence",
+    default=False,
+    show_default=True,
+    help="为每条疑似违法广告截图取证（每页约 1 秒）/ capture evidence for every flagged ad (~1 s a page)",
+)
+def demo(as_json: bool, port_base: int | None, evidence: bool) -> None:
     """演示：启动本地沙盒网站，全部抓取、检查、入库，并与标注对比。
 
     Demo: start the local sandbox web, crawl all its sites, check, store, and
@@ -105,7 +111,9 @@ def demo(as_json: bool, port_base: int | None) -> None:
     with SandboxWeb(port_base=DEFAULT_PORT_BASE if port_base is None else (port_base or None)) as web:
         if not as_json:
             err_console.print(f"沙盒网站已启动 sandbox web up: {len(web.base_urls)} 个站点 sites")
-        results, log_file = _run_crawl(sandbox_sites, web.base_urls, show_progress=not as_json)
+        results, log_file = _run_crawl(
+            sandbox_sites, web.base_urls, show_progress=not as_json, extra={"ADWATCH_EVIDENCE_ENABLED": evidence}
+        )
         config = _config()
         strip = {name: list(loader.profiles[name].strip_params) for name in sandbox_sites}
         with SqliteStore(config.db_path) as store:
@@ -118,6 +126,8 @@ def demo(as_json: bool, port_base: int | None) -> None:
 
 
 def _print_summary(summary, log_file: str) -> None:
+    from rules.engine import CATEGORY_LABELS
+
     sites = Table(title="各站点 per site", show_lines=False)
     for column in ("站点 site", "页面 pages", "广告 ads", "错误 errors"):
         sites.add_column(column, justify="right" if column != "站点 site" else "left")
@@ -136,7 +146,7 @@ def _print_summary(summary, log_file: str) -> None:
     categories.add_column("类别 category")
     categories.add_column("命中 hits", justify="right")
     for category, count in summary.hits_by_category.items():
-        categories.add_row(category, str(count))
+        categories.add_row(f"{CATEGORY_LABELS.get(category, category)} {category}", str(count))
     out_console.print(categories)
 
     totals = Table(title="汇总 summary", show_header=False)
@@ -297,14 +307,19 @@ def sandbox_serve(port_base: int | None) -> None:
             pass
 
 
-def _mount_rules() -> None:
+def _mount_groups() -> None:
+    """Each package brings its own command group; the CLI gathers them."""
+    from evidence.cli import evidence
+    from indexer.cli import index
     from rules.cli import rules
+    from scheduler import schedule
 
-    cli.add_command(rules)
+    for group in (rules, index, evidence, schedule):
+        cli.add_command(group)
 
 
 def main() -> None:
-    _mount_rules()
+    _mount_groups()
     try:
         cli.main(standalone_mode=True)
     except AdWatchError as exc:

@@ -3,9 +3,11 @@
 Run:  .venv/bin/python bench/bench_crawl.py  [--rounds 3]
 
 1. Starts the sandbox web on free ports.
-2. Crawls every sandbox site through the full pipeline (profiles, link
-   following, encoding, WARC archive, normalise, rule check, SQLite store) in a
-   fresh data folder, and lists the URLs it fetched from its WARC files.
+2. Crawls every plain-HTTP sandbox site through the full pipeline (profiles,
+   link following, encoding, WARC archive, normalise, rule check, SQLite store,
+   price history) in a fresh data folder, and lists the URLs it fetched from its
+   WARC files.  Sites rendered in Chromium (and evidence capture) are measured
+   by bench/bench_render.py instead: a bare spider cannot fetch "the same" pages.
 3. Fetches exactly those URLs with a bare Scrapy spider that does nothing with
    them, with the same concurrency and robots.txt handling.
 Each crawl runs in its own process (Twisted's reactor starts once per process).
@@ -37,7 +39,9 @@ def _rate(stats_list: list[dict]) -> tuple[int, float]:
 def worker_full(base_urls: dict[str, str], data_dir: str) -> list[dict]:
     from crawler.run import crawl_sites
 
-    overrides = {"ADWATCH_BASE_URLS": base_urls, "ADWATCH_DATA_DIR": data_dir, "LOG_LEVEL": "WARNING"}
+    # Evidence capture is a browser visit per flagged page, measured by bench/bench_render.py, not here.
+    overrides = {"ADWATCH_BASE_URLS": base_urls, "ADWATCH_DATA_DIR": data_dir, "LOG_LEVEL": "WARNING",
+                 "ADWATCH_EVIDENCE_ENABLED": False}
     return [r.stats for r in crawl_sites(sorted(base_urls), overrides)]
 
 
@@ -86,6 +90,14 @@ def fetched_urls(raw_dir: Path) -> list[str]:
     return urls
 
 
+def plain_http_sites() -> list[str]:
+    from crawler.config import project_settings
+    from crawler.spiderloader import ProfileSpiderLoader
+
+    profiles = ProfileSpiderLoader(project_settings()).profiles
+    return sorted(name for name, p in profiles.items() if p.group == "sandbox" and not p.renders)
+
+
 def run_worker(kind: str, payload: dict) -> tuple[int, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--worker", kind],
@@ -122,7 +134,8 @@ def main() -> None:
     with SandboxWeb(port_base=None, slow_seconds=0.5) as web:
         for round_no in range(1, args.rounds + 1):
             with tempfile.TemporaryDirectory() as data_dir:
-                pages, seconds = run_worker("full", {"base_urls": web.base_urls, "data_dir": data_dir})
+                sites = {site: web.base_urls[site] for site in plain_http_sites()}
+                pages, seconds = run_worker("full", {"base_urls": sites, "data_dir": data_dir})
                 urls = fetched_urls(Path(data_dir) / "raw")
             bare_pages, bare_seconds = run_worker("bare", {"urls": urls})
             full_rates.append(pages / seconds)

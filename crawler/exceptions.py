@@ -19,9 +19,25 @@ class SandboxError(AdWatchError):
     """The local sandbox web could not start."""
 
 
+class RenderError(AdWatchError):
+    """Rendering JavaScript pages cannot start: Chromium missing or contradictory ADWATCH_RENDER_* settings."""
+
+
+class EvidenceError(AdWatchError):
+    """Evidence cannot be captured, exported or checked (storage, browser, signing key, timestamp authority)."""
+
+
 class EngineUnavailable(AdWatchError):
     """The search engine (Elasticsearch/OpenSearch) cannot be reached or is overloaded; retry later."""
 
 
 class EngineError(AdWatchError):
     """The search engine refused a request (bad settings, credentials, a mapping it cannot apply)."""
+
+
+class PlanError(AdWatchError):
+    """A crawl plan file is invalid; the message names the file, the entry and the field of each problem."""
+
+
+class ScheduleError(AdWatchError):
+    """The scheduler cannot start or reach its job store."""

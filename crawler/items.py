@@ -10,7 +10,8 @@ class AdItem:
     """An ad or listing.
 
     ``raw_ref`` points at the archived raw response (``<warc file>#<offset>``)
-    so that evidence can later show exactly what the server sent.
+    so that evidence can later show exactly what the server sent; ``fetch``
+    holds how it was fetched (redirect chain, server IP, TLS), for the capture record.
     ``content_hash`` is set by the normalise stage over the normalised content;
     the rule-check stage fills ``categories``, ``hits`` and ``risk``.
     """
@@ -29,9 +30,12 @@ class AdItem:
     http_status: int = 0
     content_hash: str = ""
     raw_ref: str = ""
+    fetch: dict = field(default_factory=dict)
     categories: list[str] = field(default_factory=list)
     hits: list[dict] = field(default_factory=list)
     risk: float = 0.0
+    # Set when a rendered page was captured before it finished loading (see crawler/render.py).
+    render_notes: list[str] = field(default_factory=list)
 
     def document(self) -> str:
         """The text the rule engine checks: title, body and image alt texts, one per line."""

@@ -89,6 +89,29 @@ class FieldSpec(_Strict):
         return value
 
 
+class RenderWait(_Strict):
+    """What a rendered page waits for before it is captured, all within ``timeout`` seconds.
+
+    ``selector`` (CSS) must appear; ``scroll`` rounds scroll the page to the bottom screen by
+    screen (stopping early once it no longer grows); ``network_idle`` waits for no network
+    traffic.  ``timeout`` falls back to ``ADWATCH_RENDER_WAIT_TIMEOUT``.  A page still loading
+    when the time is up is captured as far as it got, with a note.
+    """
+
+    selector: str | None = None
+    network_idle: bool = False
+    scroll: Annotated[int, Field(ge=0, le=100)] = 0
+    scroll_pause: Annotated[float, Field(gt=0, le=30)] = 1.0
+    timeout: Annotated[float, Field(gt=0, le=300)] | None = None
+
+    @field_validator("selector")
+    @classmethod
+    def _selector_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_selector("css", value)
+        return value
+
+
 class ItemRule(_Strict):
     """Pages whose URL matches ``url_pattern`` yield items extracted by ``fields``.
 
@@ -103,6 +126,9 @@ class ItemRule(_Strict):
     records: str | None = None
     fields: dict[str, FieldSpec]
     category_hints: list[str] = []
+    # Render this rule's pages in a browser (``js``) or not (``http``); unset: as the profile says.
+    render: Literal["http", "js"] | None = None
+    render_wait: RenderWait | None = None
 
     @field_validator("records")
     @classmethod
@@ -184,6 +210,7 @@ class Profile(_Strict):
     strip_params: list[str] = []
     category_hints: list[str] = []
     render: Literal["http", "js"] = "http"
+    render_wait: RenderWait = RenderWait()
     source: str = Field(default="", exclude=True)
 
     @field_validator("base_url")
@@ -200,6 +227,35 @@ class Profile(_Strict):
         if not value:
             raise ValueError("needs at least one start URL")
         return value
+
+    @model_validator(mode="after")
+    def _render_wait_needs_rendering(self) -> Profile:
+        if "render_wait" in self.model_fields_set and not self.renders:
+            raise ValueError("render_wait is set but no page renders (set render: js)")
+        for rule in self.items:
+            if rule.render_wait is not None and not self._rule_renders(rule):
+                raise ValueError(f"items '{rule.name}': render_wait is set but its pages do not render")
+        return self
+
+    def _rule_renders(self, rule: ItemRule) -> bool:
+        return rule.type == "html" and (rule.render or self.render) == "js"
+
+    @property
+    def renders(self) -> bool:
+        """Whether any page of this site is rendered in a browser."""
+        return self.render == "js" or any(self._rule_renders(rule) for rule in self.items)
+
+    def render_wait_for(self, url: str) -> RenderWait | None:
+        """How to render ``url``: its wait conditions, or None for plain HTTP.
+
+        JSON pages are never rendered; pages no item rule matches (listings, home) follow the profile.
+        """
+        rule = self.item_rule_for(url)
+        if rule is None:
+            return self.render_wait if self.render == "js" else None
+        if not self._rule_renders(rule):
+            return None
+        return rule.render_wait or self.render_wait
 
     def with_base_url(self, base_url: str) -> Profile:
         """The same profile pointed at another host (the sandbox on other ports, a mirror)."""

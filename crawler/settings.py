@@ -37,13 +37,17 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.encoding.EncodingMiddleware": 590,
     "crawler.middlewares.raw_archive.RawArchiveMiddleware": 595,
+    # Rendered responses must reach raw archive and encoding as the final DOM, so render sits after them.
+    "crawler.middlewares.render.RenderMiddleware": 650,
 }
 
 ITEM_PIPELINES = {
     "crawler.pipelines.normalise.NormalisePipeline": 100,
     "crawler.pipelines.rule_check.RuleCheckPipeline": 200,
     "crawler.pipelines.store.StorePipeline": 300,
+    "crawler.pipelines.price_history.PriceHistoryPipeline": 350,
     "crawler.pipelines.index.IndexPipeline": 400,
+    "crawler.pipelines.evidence.EvidencePipeline": 500,
 }
 
 EXTENSIONS = {
@@ -56,6 +60,15 @@ ADWATCH_BASE_URLS: dict[str, str] = {}
 ADWATCH_DATA_DIR = "data"
 ADWATCH_DB_PATH = ""
 ADWATCH_ENCODING_ENABLED = True
+ADWATCH_EVIDENCE_BROWSER = "chromium"
+ADWATCH_EVIDENCE_CONCURRENCY = 2
+ADWATCH_EVIDENCE_DIR = ""
+ADWATCH_EVIDENCE_ENABLED = True
+ADWATCH_EVIDENCE_PAGE_TIMEOUT = 15.0
+ADWATCH_EVIDENCE_SCREENSHOT_ENABLED = True
+ADWATCH_EVIDENCE_SIGNING_KEY = ""
+ADWATCH_EVIDENCE_SITES: list[str] = []
+ADWATCH_EVIDENCE_TSA_URL = ""
 ADWATCH_INDEX = ""
 ADWATCH_INDEX_BATCH_SIZE = 500
 ADWATCH_INDEX_ENABLED = True
@@ -65,11 +78,44 @@ ADWATCH_INDEX_PREFIX = "adwatch"
 ADWATCH_INDEX_REPLICAS = 1
 ADWATCH_INDEX_RETRY_INTERVAL = 30.0
 ADWATCH_INDEX_TIMEOUT = 10.0
+ADWATCH_PRICE_COMPARE_DAYS = 7
+ADWATCH_PRICE_DISCOUNT_TOLERANCE = 0.02
+ADWATCH_PRICE_HISTORY_ENABLED = True
+ADWATCH_PRICE_LOOKBACK_DAYS = 30
 ADWATCH_PROFILE_DIRS: list[str] = ["crawler/profiles", "sandbox/profiles"]
 ADWATCH_RAW_ARCHIVE_ENABLED = True
 ADWATCH_RAW_DIR = ""
+ADWATCH_RENDER_ABORT_RESOURCE_TYPES: list[str] = ["image", "font", "media"]
+# The closed-network flags: no background requests to Google's hosts, no QUIC, no GPU.
+ADWATCH_RENDER_BROWSER_ARGS: list[str] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ADWATCH_RENDER_CONTEXT_PAGE_LIMIT = 100
+ADWATCH_RENDER_ENABLED = True
+ADWATCH_RENDER_EXECUTABLE_PATH = "/usr/bin/chromium"
+ADWATCH_RENDER_MAX_CONTEXTS = 2
+ADWATCH_RENDER_MAX_PAGES_PER_CONTEXT = 8
+ADWATCH_RENDER_NAVIGATION_TIMEOUT = 20.0
+ADWATCH_RENDER_RETRY_TIMES = 2
+ADWATCH_RENDER_WAIT_TIMEOUT = 10.0
 ADWATCH_RULES_DIR = ""
 ADWATCH_RULE_CHECK_ENABLED = True
+ADWATCH_SCHEDULE_DB_URL = ""
+ADWATCH_SCHEDULE_DIRS: list[str] = ["crawler/schedules"]
+ADWATCH_SCHEDULE_ENABLED = True
+ADWATCH_SCHEDULE_KILL_GRACE = 30.0
+ADWATCH_SCHEDULE_MAX_RUNTIME = 3600.0
+ADWATCH_SCHEDULE_MISFIRE_GRACE = 86400.0
+ADWATCH_SCHEDULE_POLL_SECONDS = 30.0
+ADWATCH_SCHEDULE_TIMEZONE = "Asia/Shanghai"
+ADWATCH_SCHEDULE_WORKERS = 2
 ADWATCH_STORE_ENABLED = True
 ADWATCH_STORE_BATCH_SIZE = 50
 

@@ -44,8 +44,12 @@ def add_words(words: Iterable[str]) -> int:
 
 
 def tokens(text: str) -> list[str]:
-    """The words of ``text`` as jieba cuts them (search-engine mode), punctuation dropped."""
-    words = (_NOT_WORD.sub("", w) for w in _tokenizer().cut_for_search(text))
+    """The words of ``text`` as jieba cuts them (search-engine mode), punctuation dropped.
+
+    The HMM guesser for unknown words stays off, as in the rule engine's windows:
+    the same text is cut the same way, and a third faster.
+    """
+    words = (_NOT_WORD.sub("", w) for w in _tokenizer().cut_for_search(text, HMM=False))
     return [w.lower() for w in words if w]
 
 

@@ -5,6 +5,12 @@ keyword scores 3, a distinct weak keyword 1, a keyword in the title counts once
 more, an approval-number pattern scores 6 and a caller hint 10.  Categories at
 or above the threshold are kept, highest first; a kept category removes the
 categories it ``overrides`` (a 保健食品 is also a food, but only 第十八条 applies).
+
+When the caller hints a category (the crawl profile knows the page is a cosmetics
+listing), keywords alone add no other category: “保质期” does not make a face cream
+a food, nor “医院皮肤科专用” a cosmetic a medical service.  Another category is
+added only on an approval or registration number (a pattern), or when it refines
+the hinted one (``overrides``: a 保健食品 on a page hinted 食品).
 """
 
 from __future__ import annotations
@@ -26,6 +32,20 @@ _LABEL_TO_KEY = {label: key for key, label in CATEGORY_LABELS.items()}
 _LABEL_TO_KEY.update({"收藏品": "investment", "投资理财": "investment", "食品": "food", "医疗": "medical_service"})
 
 
+def _literal_prefix(pattern: str) -> str:
+    """The literal text every match of ``pattern`` starts with (two characters or more), or ``""``.
+
+    A pattern with such a prefix is only searched when the automaton found the prefix.
+    """
+    if "|" in pattern:
+        return ""
+    literal = re.match(r"[^\\\[\](){}?*+|^$.]*", pattern)
+    prefix = literal.group() if literal else ""
+    if prefix and re.match(r"[?*{]", pattern[len(prefix) :]):
+        prefix = prefix[:-1]
+    return normalize_term(prefix) if len(prefix) >= 2 else ""
+
+
 def hint_to_category(hint: str) -> str | None:
     """Map a caller hint (key or Chinese label) to a category key."""
     value = hint.strip()
@@ -38,6 +58,8 @@ def hint_to_category(hint: str) -> str | None:
 class _Score:
     points: int = 0
     decisive: bool = False
+    hinted: bool = False
+    patterned: bool = False
     evidence: list[str] = field(default_factory=list)
 
 
@@ -56,7 +78,9 @@ class CategoryClassifier:
         self.threshold = spec.threshold
         self._strong = {key: [normalize_term(t) for t in cat.strong] for key, cat in spec.categories.items()}
         self._weak = {key: [normalize_term(t) for t in cat.weak] for key, cat in spec.categories.items()}
-        self._patterns = {key: [re.compile(p) for p in cat.patterns] for key, cat in spec.categories.items()}
+        self._patterns = {
+            key: [(_literal_prefix(p), re.compile(p)) for p in cat.patterns] for key, cat in spec.categories.items()
+        }
         self._overrides = {key: list(cat.overrides) for key, cat in spec.categories.items()}
         self._index: dict[str, list[tuple[str, int]]] = {}
         for weight, mapping in ((STRONG_WEIGHT, self._strong), (WEAK_WEIGHT, self._weak)):
@@ -71,20 +95,29 @@ class CategoryClassifier:
         for mapping in (self._strong, self._weak):
             for words in mapping.values():
                 found.update(words)
+        found.update(prefix for patterns in self._patterns.values() for prefix, _pattern in patterns if prefix)
         return found
 
     def classify(
         self,
         text: str,
-        text_terms: Mapping[str, int],
-        title_terms: Mapping[str, int],
+        text_terms: Mapping[str, object],
+        title_terms: Mapping[str, object],
         hints: Iterable[str] = (),
     ) -> Classification:
-        """Classify a normalised text given the keyword counts found in it and in its title."""
+        """Classify a normalised text given the keywords found in it and in its title."""
         scores: dict[str, _Score] = {}
         self._score_hints(hints, scores)
         self._score_keywords(text, text_terms, title_terms, scores)
-        kept = [key for key, score in scores.items() if score.decisive and score.points >= self.threshold]
+        hinted = any(score.hinted for score in scores.values())
+        refiners = self._overriders(scores) if hinted else set()
+        kept = [
+            key
+            for key, score in scores.items()
+            if score.decisive
+            and score.points >= self.threshold
+            and (not hinted or score.hinted or score.patterned or key in refiners)
+        ]
         kept.sort(key=lambda key: (-scores[key].points, key))
         kept = self._apply_overrides(kept)
         if not kept:
@@ -100,13 +133,14 @@ class CategoryClassifier:
             score = scores.setdefault(key, _Score())
             score.points += HINT_WEIGHT
             score.decisive = True
+            score.hinted = True
             score.evidence.append(f"调用方提示“{CATEGORY_LABELS[key]}”")
 
     def _score_keywords(
         self,
         text: str,
-        text_terms: Mapping[str, int],
-        title_terms: Mapping[str, int],
+        text_terms: Mapping[str, object],
+        title_terms: Mapping[str, object],
         scores: dict[str, _Score],
     ) -> None:
         found: dict[str, _Score] = {}
@@ -117,18 +151,27 @@ class CategoryClassifier:
                 score.evidence.append(word)
                 score.decisive = score.decisive or weight == STRONG_WEIGHT
         for key, patterns in self._patterns.items():
-            for pattern in patterns:
+            for prefix, pattern in patterns:
+                if prefix and prefix not in text_terms:
+                    continue
                 match = pattern.search(text)
                 if match:
                     score = found.setdefault(key, _Score())
                     score.points += PATTERN_WEIGHT
                     score.evidence.append(match.group())
                     score.decisive = True
+                    score.patterned = True
         for key, partial in found.items():
             score = scores.setdefault(key, _Score())
             score.points += partial.points
             score.decisive = score.decisive or partial.decisive
+            score.patterned = score.patterned or partial.patterned
             score.evidence.append("关键词：" + "、".join(partial.evidence[:6]))
+
+    def _overriders(self, scores: Mapping[str, _Score]) -> set[str]:
+        """Categories that refine a hinted one (a hinted 食品 page selling a 保健食品)."""
+        hinted = {key for key, score in scores.items() if score.hinted}
+        return {key for key, overridden in self._overrides.items() if hinted & set(overridden)}
 
     def _apply_overrides(self, kept: Sequence[str]) -> list[str]:
         removed: set[str] = set()

@@ -21,8 +21,8 @@ from rules.rulebook import (
     DEFAULT_RULEBOOK_DIR,
     LEXICON_FILE,
     RulebookError,
-    load_rulebook,
     lint_rule_files,
+    load_rulebook,
     rule_files,
 )
 
@@ -177,7 +177,9 @@ def list_rules(ctx: click.Context, as_json: bool) -> None:
     """Show the rulebook."""
     engine = _engine(ctx)
     if as_json:
-        rows = [rule.model_dump(include={"id", "article", "article_key", "severity", "categories"}) for rule in engine.rules]
+        rows = [
+            rule.model_dump(include={"id", "article", "article_key", "severity", "categories"}) for rule in engine.rules
+        ]
         click.echo(json.dumps({"version": engine.rulebook_version, "rules": rows}, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"规则库 rulebook {engine.rulebook_version}（{len(engine.rules)} 条规则）")

@@ -7,6 +7,14 @@ Matching runs in three stages:
 2. classify the ad (:mod:`rules.classify`) and keep the rules that apply;
 3. for each candidate, check proximity, triggered regexes and exemptions in a
    small window, and, for ``word_boundary`` rules, let jieba segment that window.
+
+Speed comes from doing per-character work only in C: normalisation is
+``str.lower`` plus, only when needed, ``str.translate`` and one regex pass (see
+:mod:`rules.normalize`); the automaton is ``ahocorasick_rs`` when installed
+(:class:`_Scanner`).  Rules are evaluated only when the scan found one of their
+anchor terms (or when they check for a missing mandatory statement); windows
+around a candidate are found with small C-level regex searches; a title that
+the text starts with (a crawled document does) is not scanned twice.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import bisect
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,9 +31,14 @@ from pathlib import Path
 import ahocorasick
 import jieba
 
+try:  # optional: a much faster automaton for large alphabets (see _Scanner)
+    import ahocorasick_rs as _ars
+except ImportError:  # pragma: no cover - depends on the environment
+    _ars = None
+
 from rules.classify import CategoryClassifier
 from rules.normalize import Normalized, normalize, normalize_term
-from rules.rulebook import ARTICLE_KEYS, CATEGORY_LABELS, Near, Pattern, Rule, Rulebook, load_rulebook
+from rules.rulebook import ARTICLE_KEYS, CATEGORY_LABELS, Near, Rule, Rulebook, load_rulebook
 
 __all__ = ["ARTICLE_KEYS", "CATEGORY_LABELS", "CheckResult", "Hit", "RuleEngine"]
 
@@ -78,47 +91,47 @@ class _Document:
         self.text = norm.text
         self.occurrences = occurrences
         self.found = occurrences.keys()
-        self._starts = {term: [span[0] for span in spans] for term, spans in occurrences.items()}
-        self.all_spans = sorted((s, e, term) for term, spans in occurrences.items() for s, e in spans)
-        self.all_starts = [entry[0] for entry in self.all_spans]
-
-    def window(self, lo: int, hi: int) -> list[tuple[int, int, str]]:
-        """Every occurrence starting in ``[lo, hi]``."""
-        first = bisect.bisect_left(self.all_starts, lo)
-        last = bisect.bisect_right(self.all_starts, hi)
-        return self.all_spans[first:last]
+        self._starts: dict[str, list[int]] = {}
 
     def spans(self, term: str) -> list[Span]:
         return self.occurrences.get(term, [])
 
     def spans_in(self, term: str, lo: int, hi: int) -> list[Span]:
         """Occurrences of ``term`` starting in ``[lo, hi]``."""
-        starts = self._starts.get(term)
-        if not starts:
+        spans = self.occurrences.get(term)
+        if not spans:
             return []
-        first = bisect.bisect_left(starts, lo)
-        last = bisect.bisect_right(starts, hi)
-        return self.occurrences[term][first:last]
+        if len(spans) == 1:
+            return spans if lo <= spans[0][0] <= hi else []
+        starts = self._starts.get(term)
+        if starts is None:
+            starts = self._starts[term] = [span[0] for span in spans]
+        return spans[bisect.bisect_left(starts, lo) : bisect.bisect_right(starts, hi)]
 
     def has_any(self, terms: Iterable[str]) -> bool:
         return any(term in self.occurrences for term in terms)
 
     def clause_start(self, pos: int, breaks: frozenset[str] = CLAUSE_BREAKS, limit: int = CONTEXT_CHARS) -> int:
+        """Just after the last break before ``pos``, at most ``limit`` characters back."""
         lo = max(0, pos - limit)
-        for index in range(pos - 1, lo - 1, -1):
-            if self.text[index] in breaks:
-                return index + 1
-        return lo
+        match = _break_regexes(breaks)[1].match(self.text, lo, pos)
+        return match.end() if match else lo
 
     def clause_end(self, pos: int, breaks: frozenset[str] = CLAUSE_BREAKS, limit: int = CONTEXT_CHARS) -> int:
+        """The first break at or after ``pos``, at most ``limit`` characters on."""
         hi = min(len(self.text), pos + limit)
-        for index in range(pos, hi):
-            if self.text[index] in breaks:
-                return index
-        return hi
+        match = _break_regexes(breaks)[0].search(self.text, pos, hi)
+        return match.start() if match else hi
 
     def crosses_clause(self, lo: int, hi: int) -> bool:
-        return any(char in CLAUSE_BREAKS for char in self.text[lo:hi])
+        return _break_regexes(CLAUSE_BREAKS)[0].search(self.text, lo, hi) is not None
+
+
+@lru_cache(maxsize=8)
+def _break_regexes(breaks: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(the first break, everything up to the last break) for a set of break characters."""
+    chars = re.escape("".join(sorted(breaks)))
+    return re.compile(f"[{chars}]"), re.compile(f"(?s).*[{chars}]")
 
 
 @dataclass
@@ -140,11 +153,12 @@ class _CompiledRule:
     own_terms: frozenset[str] = frozenset()
     term_set: frozenset[str] = frozenset()
     exempt_set: frozenset[str] = frozenset()
-    exempt_max_len: int = 0
     anchors: frozenset[str] = frozenset()
+    index: int = -1
+    near_sets: list[tuple[Near, frozenset[str], frozenset[str]]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, rule: Rule) -> _CompiledRule:
+    def build(cls, rule: Rule, index: int = -1) -> _CompiledRule:
         ex = rule.exemptions
         terms = _norm_all(t for p in rule.patterns for t in p.terms)
         nears = [_norm_near(p.near) for p in rule.patterns if p.near is not None]
@@ -165,10 +179,11 @@ class _CompiledRule:
             own_terms=frozenset(terms) | frozenset(t for n in nears for t in (*n.first, *n.second)),
             term_set=frozenset(terms),
             exempt_set=frozenset(_norm_all(ex.terms)),
-            exempt_max_len=max((len(t) for t in _norm_all(ex.terms)), default=0),
             anchors=frozenset(terms)
             | frozenset(t for n in nears for t in n.first)
             | frozenset(t for _r, triggers in regexes for t in triggers),
+            index=index,
+            near_sets=[(near, frozenset(near.first), frozenset(near.second)) for near in nears],
         )
 
     def automaton_terms(self) -> set[str]:
@@ -207,6 +222,41 @@ class _Segmenter:
         return tuple(self._tokenizer.cut(window, HMM=False))
 
 
+class _Scanner:
+    """One Aho–Corasick automaton over every term, reporting all (overlapping) occurrences.
+
+    It uses ``ahocorasick_rs`` (Rust) when it is installed and pyahocorasick
+    otherwise; both report the same occurrences.  On this rulebook the automaton's
+    root has several hundred children, which pyahocorasick searches one by one for
+    every character, so ``ahocorasick_rs`` scans Chinese text several times faster.
+    """
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms = sorted(term for term in terms if term)
+        if _ars is not None:
+            self._ac = _ars.AhoCorasick(
+                self.terms, matchkind=_ars.MatchKind.Standard, implementation=_ars.Implementation.DFA
+            )
+            self._automaton = None
+        else:
+            self._automaton = ahocorasick.Automaton()
+            for index, term in enumerate(self.terms):
+                self._automaton.add_word(term, (index, len(term)))
+            self._automaton.make_automaton()
+
+    def scan(self, text: str) -> dict[str, list[Span]]:
+        """Occurrences by term, each list in text order."""
+        found: dict[str, list[Span]] = defaultdict(list)  # read with .get() and ``in`` only
+        terms = self.terms
+        if self._automaton is None:
+            for index, start, end in self._ac.find_matches_as_indexes(text, overlapping=True):
+                found[terms[index]].append((start, end))
+        else:
+            for last, (index, length) in self._automaton.iter(text):
+                found[terms[index]].append((last - length + 1, last + 1))
+        return found
+
+
 class RuleEngine:
     """Compiles a rulebook once and checks ad texts against it."""
 
@@ -215,49 +265,48 @@ class RuleEngine:
         self.rulebook_version = rulebook.version
         self.rules: list[Rule] = list(rulebook.rules)
         self.classifier = CategoryClassifier(rulebook.categories)
-        self._compiled = [_CompiledRule.build(rule) for rule in self.rules]
+        self._compiled = [_CompiledRule.build(rule, index) for index, rule in enumerate(self.rules)]
         terms = set(self.classifier.terms)
         for compiled in self._compiled:
             terms.update(compiled.automaton_terms())
         self.terms: frozenset[str] = frozenset(term for term in terms if term)
-        self._automaton = self._build_automaton(self.terms)
+        self._scanner = _Scanner(self.terms)
         self._segmenter = _Segmenter(terms)
-        self._applicable_cache: dict[tuple[str, ...], list[tuple[_CompiledRule, str]]] = {}
+        self._applicable_cache: dict[tuple[str, ...], dict[int, str]] = {}
+        self._absence_rules = [c.index for c in self._compiled if c.rule.kind == "absence"]
+        self._by_anchor: dict[str, list[int]] = defaultdict(list)
+        for index, compiled in enumerate(self._compiled):
+            for term in compiled.anchors:
+                self._by_anchor[term].append(index)
 
     @classmethod
     def from_directory(cls, directory: Path | str | None = None) -> RuleEngine:
         """Build an engine from a rulebook folder (default: ``rules/rulebook``)."""
         return cls(load_rulebook(directory))
 
-    @staticmethod
-    def _build_automaton(terms: Iterable[str]) -> ahocorasick.Automaton:
-        automaton = ahocorasick.Automaton()
-        for term in sorted(terms):
-            if term:
-                automaton.add_word(term, term)
-        automaton.make_automaton()
-        return automaton
-
     def scan(self, text: str) -> dict[str, list[Span]]:
         """All automaton terms in an already normalised text, by term, in order."""
-        found: dict[str, list[Span]] = defaultdict(list)
-        for end, term in self._automaton.iter(text):
-            found[term].append((end - len(term) + 1, end + 1))
-        for spans in found.values():
-            spans.sort()
-        return dict(found)
+        return dict(self._scanner.scan(text))
+
+    def prepare(self, text: str) -> tuple[Normalized, dict[str, list[Span]]]:
+        """The normalised text and its term occurrences."""
+        norm = normalize(text)
+        return norm, self._scanner.scan(norm.text)
 
     def check(self, text: str, title: str = "", category_hints: Sequence[str] = ()) -> CheckResult:
         """Check one ad text. Offsets in hits index ``text``; ``title`` only helps classification."""
-        norm = normalize(text)
-        doc = _Document(norm, self.scan(norm.text))
-        title_terms = self.scan(normalize(title).text) if title else {}
-        counts = {term: len(spans) for term, spans in doc.occurrences.items()}
-        classification = self.classifier.classify(doc.text, counts, title_terms, category_hints)
+        norm, occurrences = self.prepare(text)
+        doc = _Document(norm, occurrences)
+        title_terms = self._title_terms(title, text, norm, occurrences)
+        classification = self.classifier.classify(doc.text, occurrences, title_terms, category_hints)
+        candidates = self._candidate_rules(doc.found)
         hits: list[Hit] = []
-        for compiled, category in self._applicable(tuple(classification.categories)):
-            if self._requirements_met(compiled, doc):
-                hits.extend(self._rule_hits(compiled, doc, category))
+        if candidates:
+            applicable = self._applicable(tuple(classification.categories))
+            for index in candidates:
+                category = applicable.get(index)
+                if category is not None and self._requirements_met(self._compiled[index], doc, category_hints):
+                    hits.extend(self._rule_hits(self._compiled[index], doc, category))
         hits.sort(key=lambda hit: (hit.start, hit.end, hit.rule_id))
         return CheckResult(
             flagged=bool(hits),
@@ -268,25 +317,46 @@ class RuleEngine:
             article_keys=sorted({hit.article_key for hit in hits}, key=ARTICLE_KEYS.index),
         )
 
-    def _applicable(self, categories: tuple[str, ...]) -> list[tuple[_CompiledRule, str]]:
-        """The rules that apply to an ad of these categories (memoised per category tuple)."""
+    def _title_terms(
+        self, title: str, text: str, norm: Normalized, occurrences: Mapping[str, list[Span]]
+    ) -> Mapping[str, object]:
+        """The terms of ``title``, read off the text's own scan when the text starts with it (as crawled pages do)."""
+        if not title:
+            return {}
+        if not norm.edits and text.startswith(title):
+            size = len(title)
+            return dict.fromkeys(term for term, spans in occurrences.items() if spans[0][1] <= size)
+        return self.prepare(title)[1]
+
+    def _candidate_rules(self, found: Iterable[str]) -> list[int]:
+        """Indexes, in rulebook order, of the rules an occurrence anchors, plus every absence rule."""
+        by_anchor = self._by_anchor
+        anchored = {index for term in found if term in by_anchor for index in by_anchor[term]}
+        anchored.update(self._absence_rules)
+        return sorted(anchored)
+
+    def _applicable(self, categories: tuple[str, ...]) -> dict[int, str]:
+        """Rule index → the category under which it applies to an ad of these categories (memoised)."""
         cached = self._applicable_cache.get(categories)
         if cached is None:
-            cached = []
+            cached = {}
             for compiled in self._compiled:
                 category = compiled.rule.applies_to(categories)
                 if category is not None:
-                    cached.append((compiled, category))
+                    cached[compiled.index] = category
             self._applicable_cache[categories] = cached
         return cached
 
     @staticmethod
-    def _requirements_met(compiled: _CompiledRule, doc: _Document) -> bool:
-        if compiled.rule.kind == "match" and compiled.anchors.isdisjoint(doc.found):
-            return False
+    def _requirements_met(compiled: _CompiledRule, doc: _Document, hints: Sequence[str]) -> bool:
+        """Required co-occurring terms are present and no document-wide exemption applies.
+
+        Document exemptions also look at the caller's hints, which carry page-level
+        context such as an “广告” mark shown outside the extracted text.
+        """
         if not all(doc.has_any(group) for group in compiled.requires):
             return False
-        return not any(pattern.search(doc.text) for pattern in compiled.document)
+        return not any(pattern.search(doc.text) or any(map(pattern.search, hints)) for pattern in compiled.document)
 
     def _rule_hits(self, compiled: _CompiledRule, doc: _Document, category: str) -> list[Hit]:
         if compiled.rule.kind == "absence":
@@ -301,8 +371,8 @@ class RuleEngine:
         spans: set[Span] = set()
         for term in compiled.term_set & doc.found:
             spans.update(doc.spans(term))
-        for near in compiled.nears:
-            spans.update(_near_spans(near, doc))
+        for near, first, second in compiled.near_sets:
+            spans.update(_near_spans(near, first, second, doc))
         for regex, triggers in compiled.regexes:
             spans.update(_regex_spans(regex, [t for t in triggers if t in doc.found], doc))
         return spans
@@ -317,9 +387,7 @@ class RuleEngine:
         if compiled.after and compiled.after.search(text[end : doc.clause_end(end)]):
             return True
         if compiled.sentence or compiled.sentence_all:
-            sentence = text[
-                doc.clause_start(start, SENTENCE_BREAKS, 80) : doc.clause_end(end, SENTENCE_BREAKS, 80)
-            ]
+            sentence = text[doc.clause_start(start, SENTENCE_BREAKS, 80) : doc.clause_end(end, SENTENCE_BREAKS, 80)]
             if any(p.search(sentence) for p in compiled.sentence):
                 return True
             if compiled.sentence_all and all(p.search(sentence) for p in compiled.sentence_all):
@@ -348,7 +416,19 @@ class RuleEngine:
         rule = compiled.rule
         explanation = f"{rule.explanation}（缺少：{'、'.join(missing)}）"
         return [
-            Hit(rule.id, rule.law, rule.article, rule.article_key, rule.severity, "", 0, 0, explanation, rule.penalty, category)
+            Hit(
+                rule.id,
+                rule.law,
+                rule.article,
+                rule.article_key,
+                rule.severity,
+                "",
+                0,
+                0,
+                explanation,
+                rule.penalty,
+                category,
+            )
         ]
 
     @staticmethod
@@ -369,14 +449,16 @@ class RuleEngine:
         )
 
 
-def _near_spans(near: Near, doc: _Document) -> list[Span]:
+def _near_spans(near: Near, first: frozenset[str], second: frozenset[str], doc: _Document) -> list[Span]:
+    seconds = doc.found & second
+    if not seconds:
+        return []
     spans: list[Span] = []
-    second = frozenset(near.second)
-    for first in doc.found & frozenset(near.first):
-        for a_start, a_end in doc.spans(first):
+    for term_a in doc.found & first:
+        for a_start, a_end in doc.spans(term_a):
             lo = a_end if near.ordered else max(0, a_start - near.within - 8)
-            for b_start, b_end, term in doc.window(lo, a_end + near.within):
-                if term in second:
+            for term_b in seconds:
+                for b_start, b_end in doc.spans_in(term_b, lo, a_end + near.within):
                     span = _near_pair(near, doc, (a_start, a_end), (b_start, b_end))
                     if span is not None:
                         spans.append(span)
@@ -400,7 +482,10 @@ def _regex_spans(regex: re.Pattern[str], triggers: Sequence[str], doc: _Document
     seen_windows: set[Span] = set()
     for trigger in triggers:
         for t_start, t_end in doc.spans(trigger):
-            window = (doc.clause_start(t_start, SENTENCE_BREAKS, REGEX_WINDOW), doc.clause_end(t_end, SENTENCE_BREAKS, REGEX_WINDOW))
+            window = (
+                doc.clause_start(t_start, SENTENCE_BREAKS, REGEX_WINDOW),
+                doc.clause_end(t_end, SENTENCE_BREAKS, REGEX_WINDOW),
+            )
             if window in seen_windows:
                 continue
             seen_windows.add(window)
@@ -411,10 +496,12 @@ def _regex_spans(regex: re.Pattern[str], triggers: Sequence[str], doc: _Document
 
 
 def _covered(compiled: _CompiledRule, doc: _Document, span: Span) -> bool:
+    """Whether an exempt term occurrence covers the whole span (顾客第一 covers 第一)."""
     start, end = span
-    for e_start, e_end, term in doc.window(max(0, end - compiled.exempt_max_len), start):
-        if term in compiled.exempt_set and e_start <= start and e_end >= end:
-            return True
+    for term in doc.found & compiled.exempt_set:
+        for e_start, e_end in doc.spans(term):
+            if e_start <= start and e_end >= end:
+                return True
     return False
 
 

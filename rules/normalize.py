@@ -1,9 +1,10 @@
 """Evasion-resistant text normalisation with an offset map back to the original.
 
-The pipeline is one ``str.translate`` pass (full-width, case, enclosed digits,
-traditional to simplified, all one character to one character) followed by a
-single regex pass that deletes masking separators inside CJK words and rewrites
-pinyin, homophone and "NO.1" style substitutions of key terms.  Only the regex
+The pipeline is ``str.lower`` and, when the text holds a character to fold, one
+``str.translate`` pass (full-width, enclosed digits, traditional to simplified, all
+one character to one character), followed by a single regex pass that deletes
+masking separators inside CJK words and rewrites pinyin, homophone and "NO.1"
+style substitutions of key terms.  Only the regex
 pass changes lengths, and it records every edit so that a span found in the
 normalised text maps back to the original text.
 """
@@ -13,10 +14,16 @@ from __future__ import annotations
 import bisect
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import opencc
+
+try:  # optional: a Rust Aho–Corasick automaton finds foldable characters far faster than Python can
+    import ahocorasick_rs as _ars
+except ImportError:  # pragma: no cover - depends on the environment
+    _ars = None
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 
@@ -35,40 +42,51 @@ _CIRCLED_HANZI = "㊀㊁㊂㊃㊄㊅㊆㊇㊈㊉"
 _HANZI_DIGITS = "一二三四五六七八九十"
 _FULLWIDTH_SYMBOLS = "．＊％＋－＿＃｜／＼＝～"
 
-_SEPARATORS = r"\s\u00a0\u3000*\-_·•・.~|/\\+#^=＊×"
+_SEPARATORS = r" \t\f\v\u00a0\u3000*\-_·•・.~|/\\+#^=＊×"
 _EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d"
 _ZERO_WIDTH = "\u200b-\u200f\u2060\ufeff\u00ad"
 
-# (group name, pattern, replacement), applied as one alternation, left to right.
-_SUBSTITUTIONS: tuple[tuple[str, str, str], ...] = (
-    ("zero_width", f"[{_ZERO_WIDTH}]+", ""),
-    ("separator", f"(?<=[{CJK}])(?:[{_SEPARATORS}{_EMOJI}]{{1,3}})(?=[{CJK}])", ""),
-    ("no_one", r"(?<![a-z0-9])(?:no|top|n0)\s?[.:]?\s?1(?![0-9.])", "第一"),
-    ("di_one", r"第\s?(?:1|yi|l)(?![0-9a-z.])", "第一"),
-    ("di", r"(?<![a-z])di(?=一)", "第"),
-    ("zui", f"(?<![a-z])zui(?=[{CJK}])", "最"),
-    ("zui_homophone", "(?<![喝陶沉麻宿灌酒迷])[醉罪嘴蕞](?=好|佳|强|优|低价|便宜|高级|顶级|先进|安全|有效)", "最"),
-    ("weiyi", r"(?<![a-z])wei\s?(?:yi|1)(?![a-z0-9])", "唯一"),
-    ("wei", r"(?<![a-z])wei(?=一)", "唯"),
-    ("wei_yi", r"(?<=唯)(?:yi|1)(?![a-z0-9])", "一"),
-    ("jue", r"(?<![a-z])jue(?=对)", "绝"),
-    ("jue_dui", r"(?<=绝)dui(?![a-z])", "对"),
-    ("genzhi", r"(?<![a-z])gen\s?zhi(?![a-z])", "根治"),
-    ("gen", r"(?<![a-z])gen(?=治)", "根"),
-    ("gen_zhi", r"(?<=根)zhi(?![a-z])", "治"),
-    ("baoben", r"(?<![a-z])bao\s?ben(?![a-z])", "保本"),
-    ("bao", r"(?<![a-z])bao(?=本|过|收益|赚)", "保"),
-    ("bao_ben", r"(?<=保)ben(?![a-z])", "本"),
-    ("shou", r"(?<![a-z])shou(?=选)", "首"),
-    ("yiliu", r"(?<![0-9])1流", "一流"),
+# (group name, first characters, rest of the pattern, replacement).  Each substitution
+# consumes its first character and then checks its context with look-behinds, so the
+# whole alternation starts with one character class: ``re`` skips every other
+# character in C, and a text without any candidate costs one fast scan.
+_SEP = f"{_SEPARATORS}{_EMOJI}"
+_SUBSTITUTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("zero_width", _ZERO_WIDTH, f"[{_ZERO_WIDTH}]*", ""),
+    ("separator", _SEP, f"(?<=[{CJK}][{_SEP}])[{_SEP}]{{0,2}}(?=[{CJK}])", ""),
+    ("no_one", "nt", r"(?:(?<=n)(?<![a-z0-9]n)[o0]|(?<=t)(?<![a-z0-9]t)op)\s?[.:]?\s?1(?![0-9.])", "第一"),
+    ("di_one", "第", r"(?<=第)\s?(?:1|yi|l)(?![0-9a-z.])", "第一"),
+    ("di", "d", r"(?<=d)(?<![a-z]d)i(?=一)", "第"),
+    ("zui", "z", f"(?<=z)(?<![a-z]z)ui(?=[{CJK}])", "最"),
+    ("zui_homophone", "醉罪嘴蕞", "(?<![喝陶沉麻宿灌酒迷].)(?=好|佳|强|优|低价|便宜|高级|顶级|先进|安全|有效)", "最"),
+    ("weiyi", "w", r"(?<=w)(?<![a-z]w)ei\s?(?:yi|1)(?![a-z0-9])", "唯一"),
+    ("wei", "w", r"(?<=w)(?<![a-z]w)ei(?=一)", "唯"),
+    ("wei_yi", "y1", r"(?:(?<=唯y)i|(?<=唯1))(?![a-z0-9])", "一"),
+    ("jue", "j", r"(?<=j)(?<![a-z]j)ue(?=对)", "绝"),
+    ("jue_dui", "d", r"(?<=绝d)ui(?![a-z])", "对"),
+    ("genzhi", "g", r"(?<=g)(?<![a-z]g)en\s?zhi(?![a-z])", "根治"),
+    ("gen", "g", r"(?<=g)(?<![a-z]g)en(?=治)", "根"),
+    ("gen_zhi", "z", r"(?<=根z)hi(?![a-z])", "治"),
+    ("baoben", "b", r"(?<=b)(?<![a-z]b)ao\s?ben(?![a-z])", "保本"),
+    ("bao", "b", r"(?<=b)(?<![a-z]b)ao(?=本|过|收益|赚)", "保"),
+    ("bao_ben", "b", r"(?<=保b)en(?![a-z])", "本"),
+    ("shou", "s", r"(?<=s)(?<![a-z]s)hou(?=选)", "首"),
+    ("yiliu", "1", r"(?<=1)(?<![0-9]1)流", "一流"),
 )
 
-_SUB_REPLACEMENTS = {name: repl for name, _pattern, repl in _SUBSTITUTIONS}
-_SUB_REGEX = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern, _repl in _SUBSTITUTIONS))
-# Every substitution starts inside a run of these characters; scanning for runs is
-# a fast C loop, and the full alternation then only runs inside each short run.
-_RUN_REGEX = re.compile(f"[a-z0-9{_SEPARATORS}{_EMOJI}{_ZERO_WIDTH}醉罪嘴蕞第唯绝根保]+")
-_LOOKAHEAD = 3
+_SUB_REPLACEMENTS = {name: repl for name, _first, _rest, repl in _SUBSTITUTIONS}
+
+
+def _alternation() -> str:
+    """The substitutions grouped by first characters, so a character is tested once per group."""
+    groups: dict[str, list[str]] = {}
+    for name, first, rest, _repl in _SUBSTITUTIONS:
+        groups.setdefault(first, []).append(f"(?P<{name}>{rest})")
+    branches = "|".join(f"(?<=[{first}])(?:{'|'.join(parts)})" for first, parts in groups.items())
+    return f"[{''.join(groups)}](?:{branches})"
+
+
+_SUB_REGEX = re.compile(_alternation())
 
 
 @lru_cache(maxsize=1)
@@ -111,13 +129,6 @@ def char_table() -> dict[int, str]:
     return table
 
 
-@lru_cache(maxsize=1)
-def _needs_fold() -> re.Pattern[str]:
-    """Matches any character the folding table changes (most texts contain none)."""
-    chars = "".join(sorted(chr(code) for code in char_table()))
-    return re.compile(f"[{re.escape(chars)}]")
-
-
 @dataclass(frozen=True)
 class Normalized:
     """Normalised text plus the edits needed to map spans back to the original."""
@@ -155,31 +166,54 @@ class Normalized:
 
 def fold_chars(text: str) -> str:
     """Apply only the one-to-one character folding (used for rulebook terms)."""
-    return text.translate(char_table())
+    return lower(text).translate(char_table())
 
 
-def _substitutions(folded: str) -> list[re.Match[str]]:
-    """Substitution matches, found only inside runs of candidate characters."""
-    matches: list[re.Match[str]] = []
-    last = 0
-    size = len(folded)
-    for run in _RUN_REGEX.finditer(folded):
-        start, end = run.span()
-        for match in _SUB_REGEX.finditer(folded, max(start, last), min(size, end + _LOOKAHEAD)):
-            if match.start() >= end:
-                break
-            if match.end() > match.start() or match.lastgroup in ("zero_width", "separator"):
-                matches.append(match)
-                last = match.end()
-    return matches
+@lru_cache(maxsize=1)
+def fold_keys() -> frozenset[str]:
+    """The characters, other than upper-case ones, that the folding table changes.
+
+    A lower-cased text without any of them and without a substitution candidate
+    (:func:`has_substitution`) is already normalised.
+    """
+    return frozenset(chr(code) for code in char_table() if chr(code).lower() == chr(code))
+
+
+def lower(text: str) -> str:
+    """``str.lower``, except that the few characters whose lower case is longer ("İ") stay as they are."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(low if len(low) == 1 else char for char, low in zip(text, map(str.lower, text), strict=True))
+
+
+@lru_cache(maxsize=1)
+def _fold_gate() -> Callable[[str], bool]:
+    keys = fold_keys()
+    if _ars is None:
+        return lambda text: not keys.isdisjoint(text)
+    automaton = _ars.AhoCorasick(sorted(keys), implementation=_ars.Implementation.DFA)
+    return lambda text: bool(automaton.find_matches_as_indexes(text))
+
+
+def needs_fold(lowered: str) -> bool:
+    """Whether a lower-cased text holds a character the folding table changes (most texts hold none)."""
+    return _fold_gate()(lowered)
+
+
+def has_substitution(folded: str) -> bool:
+    """Whether :func:`normalize` would edit this already folded text (one C-speed scan)."""
+    return _SUB_REGEX.search(folded) is not None
 
 
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` against evasion, keeping an offset map to the original."""
-    folded = text.translate(char_table()) if _needs_fold().search(text) else text
-    matches = _substitutions(folded)
-    if not matches:
+    folded = lower(text)
+    if needs_fold(folded):
+        folded = folded.translate(char_table())
+    if _SUB_REGEX.search(folded) is None:
         return Normalized(folded, text, (), ())
+    matches = list(_SUB_REGEX.finditer(folded))
     pieces: list[str] = []
     edits: list[tuple[int, int, int, int]] = []
     last = 0

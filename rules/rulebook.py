@@ -275,7 +275,9 @@ def _field_path(loc: Sequence[int | str]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _format_error(source: str, rule_id: str | None, loc: Sequence[int | str], error: dict[str, Any], model: type[BaseModel]) -> str:
+def _format_error(
+    source: str, rule_id: str | None, loc: Sequence[int | str], error: dict[str, Any], model: type[BaseModel]
+) -> str:
     field = _field_path(loc) or "<top level>"
     message = error["msg"]
     if error["type"] == "extra_forbidden":
@@ -397,7 +399,8 @@ def _expand_rule(rule: Rule, lexicons: dict[str, list[str]], source: str, proble
         update={"terms": _expand_terms(rule.exemptions.terms, lexicons, where("exemptions.terms"), problems)}
     )
     requires = [
-        _expand_terms(group, lexicons, where(f"requires.{index}"), problems) for index, group in enumerate(rule.requires)
+        _expand_terms(group, lexicons, where(f"requires.{index}"), problems)
+        for index, group in enumerate(rule.requires)
     ]
     return rule.model_copy(update={"patterns": patterns, "exemptions": exemptions, "requires": requires})
 
@@ -436,7 +439,9 @@ def rule_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name not in (LEXICON_FILE, CATEGORY_FILE))
 
 
-def lint_rule_files(paths: Sequence[Path], lexicons: dict[str, list[str]] | None = None) -> tuple[list[Rule], list[str], list[str]]:
+def lint_rule_files(
+    paths: Sequence[Path], lexicons: dict[str, list[str]] | None = None
+) -> tuple[list[Rule], list[str], list[str]]:
     """Validate rule files; return (rules, versions, problems). Duplicated ids are problems too."""
     if lexicons is None:
         lexicons = {}

@@ -373,6 +373,22 @@ def _hospital(sites: Mapping[str, Any]) -> list[Ad]:
     return ads
 
 
+# The JavaScript-only shop: its last ad's one claim is only in a lazy image's alt text.
+JSMALL_PLAN = (("health_food", 8, 0.5), ("cosmetics", 6, 0.5))
+
+
+def _jsmall(sites: Mapping[str, Any]) -> list[Ad]:
+    ads = _shop_site("jsmall", JSMALL_PLAN, 5001, "/goods/{}.html", sites)
+    composer = _Composer("cosmetics", "jsmall:lazy-alt", sites)
+    claim = next(f for f in composer.fragments("violations") if f.alt)
+    parts = composer.compose(False, seller=sites["sites"]["jsmall"]["name"])
+    parts = {**parts, "alts": (*parts["alts"], claim.alt), "violations": claim.articles}
+    number = 5001 + len(ads)
+    ads.append(_ad("jsmall", number, f"/goods/{number}.html", "product", "cosmetics", _product_title(parts),
+                   sites["sites"]["jsmall"]["name"], parts))  # fmt: skip
+    return ads
+
+
 NEWS_BANNERS = ("health_food", "investment", "medical_service", "food", "cosmetics", "general", "medical_device")
 NEWS_ADVERTORIALS = ("health_food", "investment", "food", "cosmetics", "general", "medical_service")
 
@@ -436,6 +452,7 @@ def build_catalog() -> Catalog:
         *_shop_site("pharmacy", PHARMACY_PLAN, 4001, "/goods/{}.html", sites),
         *_collect(sites),
         *news_ads,
+        *_jsmall(sites),
     ]
     shops = {int(i): (name, cat) for cat, shops in sites["mall_shops"].items() for i, name in shops.items()}
     return Catalog(

@@ -9,8 +9,11 @@ Ordinary news articles are editorial content, not ads: they are listed in
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 
 from sandbox.catalog import MALL_XSS_ITEM, build_catalog
+from sandbox.sites.flashsale import HONEST_DISCOUNTS, LISTINGS, PRICE_TRICKS, SELLER
+from sandbox.sites.jsmall import LAZY_ALT_ITEM, NEVER_LOADS_ITEM, NEVER_LOADS_SCRIPT
 from sandbox.sites.mall import BROKEN_HTML_ITEM, GO_CHAIN_ITEM, OLD_URL_ITEM, WRONG_CHARSET_SHOP
 
 ARTICLE_KEYS: tuple[str, ...] = (
@@ -58,7 +61,21 @@ def load_manifest() -> list[GroundTruth]:
             violations=ad.violations,
         )
         for ad in build_catalog().ads
-    ]
+    ] + flashsale_truth()
+
+
+def flashsale_truth(day: date | None = None) -> list[GroundTruth]:
+    """The flashsale listings as the sandbox serves them on ``day`` (default today); their copy is lawful.
+
+    Their price tricks are ground truth of another kind: ``PRICE_TRICKS`` (path → the rule id expected
+    once the listing has been crawled before and during the 双十一 sale) and ``HONEST_DISCOUNTS``.
+    """
+    day = day or date.today()
+    return [
+        GroundTruth("flashsale", f"flashsale-{item.number}", item.path, item.category, item.title, SELLER,
+                    item.prices(day), ())
+        for item in LISTINGS
+    ]  # fmt: skip
 
 
 EDITORIAL: dict[str, list[str]] = {"news": [a.path for a in build_catalog().editorial]}
@@ -112,4 +129,23 @@ TRAPS: dict[str, dict[str, list[str]]] = {
         **_COMMON,
         "not_found": ["/article/9999.html"],
     },
+    "flashsale": {
+        **_COMMON,
+        "robots_disallowed": ["/admin/login", "/cart/"],
+        "not_found": ["/deal/7999.html"],
+    },
+    # Everything here needs JavaScript: plain HTTP sees empty shells.
+    "jsmall": {
+        **_COMMON,
+        "robots_disallowed": ["/admin/login", "/cart/"],
+        "not_found": ["/goods/5999.html"],
+        "js_only": ["/", "/list", "/goods/5001.html"],
+        "infinite_scroll": ["/list"],
+        "xhr_claims": ["/api/goods/5001/detail.json"],
+        "lazy_alt": [f"/goods/{LAZY_ALT_ITEM}.html"],
+        "never_loads": [f"/goods/{NEVER_LOADS_ITEM}.html"],
+        "never_completing_resource": [NEVER_LOADS_SCRIPT],
+    },
 }
+
+__all__ = ["ARTICLE_KEYS", "EDITORIAL", "HONEST_DISCOUNTS", "PRICE_TRICKS", "TRAPS", "GroundTruth", "load_manifest"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +17,7 @@ from sandbox.sites.base import Site
 
 logger = logging.getLogger(__name__)
 
-SITES: tuple[str, ...] = ("mall", "hospital", "healthfood", "pharmacy", "collect", "news")
+SITES: tuple[str, ...] = ("mall", "hospital", "healthfood", "pharmacy", "collect", "news", "flashsale", "jsmall")
 DEFAULT_PORT_BASE = 8601  # mall=8601, hospital=8602, ... in SITES order
 
 
@@ -68,11 +70,13 @@ class SandboxWeb:
     """
 
     def __init__(self, host: str = "127.0.0.1", port_base: int | None = DEFAULT_PORT_BASE,
-                 slow_seconds: float = 3.0) -> None:  # fmt: skip
+                 slow_seconds: float = 3.0, clock: Callable[[], date] = date.today) -> None:  # fmt: skip
         self.host = host
+        self.clock = clock  # "today" for the sites whose pages change with the date (flashsale)
         self.port_base = port_base
         self.slow_seconds = slow_seconds
         self.base_urls: dict[str, str] = {}
+        self.sites: dict[str, Site] = {}  # the running sites, for tests that watch what they were asked
         self._servers: list[tuple[_Server, threading.Thread]] = []
 
     def start(self) -> SandboxWeb:
@@ -80,6 +84,7 @@ class SandboxWeb:
         for offset, key in enumerate(SITES):
             port = 0 if self.port_base is None else self.port_base + offset
             site = SITE_CLASSES[key](catalog, slow_seconds=self.slow_seconds)
+            site.clock = self.clock
             try:
                 server = _Server((self.host, port), _handler_for(site))
             except OSError as exc:
@@ -90,6 +95,7 @@ class SandboxWeb:
                 ) from None
             site.base_url = f"http://{self.host}:{server.server_address[1]}/"
             self.base_urls[key] = site.base_url
+            self.sites[key] = site
             thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{key}", daemon=True)
             thread.start()
             self._servers.append((server, thread))
@@ -102,6 +108,7 @@ class SandboxWeb:
             thread.join(timeout=5)
         self._servers.clear()
         self.base_urls.clear()
+        self.sites.clear()
 
     def url(self, site: str, path: str) -> str:
         if site not in self.base_urls:

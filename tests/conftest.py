@@ -36,7 +36,8 @@ def run_adwatch(
     args: list[str], data_dir: Path, extra_env: dict[str, str] | None = None, timeout: float = 240
 ) -> CrawlRun:
     """Run the real ``adwatch`` CLI in a subprocess with its data under ``data_dir``."""
-    env = {**os.environ, "ADWATCH_DATA_DIR": str(data_dir), **(extra_env or {})}
+    # Evidence capture (a browser visit per flagged page) is on by default; tests that need it turn it on.
+    env = {**os.environ, "ADWATCH_DATA_DIR": str(data_dir), "ADWATCH_EVIDENCE_ENABLED": "false", **(extra_env or {})}
     env.pop("ADWATCH_DB_PATH", None)
     proc = subprocess.run(
         [sys.executable, str(REPO / "adwatch.py"), *args],
@@ -67,6 +68,8 @@ def web() -> Iterator[SandboxWeb]:
 def crawled(web: SandboxWeb, tmp_path_factory: pytest.TempPathFactory) -> CrawlRun:
     """One real crawl of every sandbox site into a fresh data folder."""
     data_dir = tmp_path_factory.mktemp("crawl")
-    run = run_adwatch(["crawl", *SITES, *base_url_args(web)], data_dir)
+    # Evidence (a browser capture per flagged page) only for the smallest site: tests/evidence reads it.
+    evidence_env = {"ADWATCH_EVIDENCE_ENABLED": "true", "ADWATCH_EVIDENCE_SITES": '["collect"]'}
+    run = run_adwatch(["crawl", *SITES, *base_url_args(web)], data_dir, extra_env=evidence_env)
     assert run.returncode == 0, run.stderr
     return run

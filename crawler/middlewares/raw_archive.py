@@ -53,6 +53,7 @@ class RawArchiveMiddleware:
         offset = self._file.tell()
         try:
             writer.write_record(self._record(writer, response))
+            self._file.flush()  # evidence capture copies the record while the crawl runs
         except OSError as exc:
             self.stats.inc_value("raw_archive/error")
             spider.logger.error("Could not archive %s in %s: %s", response.url, self._name, exc)

@@ -12,13 +12,19 @@ from typing import Any
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.extract import extract_record, records
+from crawler.fetch_record import fetch_record
 from crawler.items import AdItem
 from crawler.middlewares.raw_archive import META_KEY as RAW_REF_KEY
 from crawler.profiles import FollowRule, ItemRule, Profile
+from crawler.render import META_KEY as RENDER_KEY
+from crawler.render import NOTES_META_KEY as RENDER_NOTES_KEY
+from crawler.render import WAIT_META_KEY as RENDER_WAIT_KEY
+from crawler.render import install_rendering
 from crawler.urls import canonical_url, same_site, strip_params
 
 
@@ -47,6 +53,14 @@ class ProfileSpider(scrapy.Spider):
         )
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Politeness as above, plus the Playwright download handler if (and only if) the site renders."""
+        super().update_settings(settings)
+        profile = getattr(cls, "profile", None)
+        if profile is not None and profile.renders:
+            install_rendering(settings, profile.name)
+
+    @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> ProfileSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         base_url = crawler.settings.getdict("ADWATCH_BASE_URLS").get(cls.profile.name)
@@ -56,8 +70,9 @@ class ProfileSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self._requested: set[str] = set(self.profile.absolute_start_urls)
+        self._judged: set[tuple[int, str]] = set()
         for url in self.profile.absolute_start_urls:
-            yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+            yield scrapy.Request(url, callback=self.parse, errback=self.on_error, meta=self._render_meta(url))
 
     def parse(self, response: Response) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
@@ -109,22 +124,36 @@ class ProfileSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             http_status=response.status,
             raw_ref=response.meta.get(RAW_REF_KEY, ""),
+            render_notes=list(response.meta.get(RENDER_NOTES_KEY, ())),
+            fetch=fetch_record(response),
         )
 
     def follow_links(self, response: TextResponse) -> Iterator[scrapy.Request]:
         """Requests for the links the profile follows, each URL once per crawl.
 
-        Remembering what was already requested spares building (and fingerprinting)
-        a request for every repeated navigation link on every page; Scrapy's
-        duplicate filter stays behind this as the safety net.
+        Every page repeats the site's navigation links; remembering which links
+        were already judged spares canonicalising and matching them again, and
+        building (and fingerprinting) a request that Scrapy's duplicate filter,
+        still there as the safety net, would only drop.
         """
-        for rule in self.profile.follow:
+        for index, rule in enumerate(self.profile.follow):
             for href in self._links(response, rule):
-                url = strip_params(response.urljoin(href), self.profile.strip_params)
+                link = (index, response.urljoin(href))
+                if link in self._judged:
+                    continue
+                self._judged.add(link)
+                url = strip_params(link[1], self.profile.strip_params)
                 if url in self._requested or not self._may_follow(url, rule):
                     continue
                 self._requested.add(url)
-                yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+                yield scrapy.Request(url, callback=self.parse, errback=self.on_error, meta=self._render_meta(url))
+
+    def _render_meta(self, url: str) -> dict[str, Any] | None:
+        """Opt a request into rendering (``adwatch_render``) when the profile marks its page ``render: js``."""
+        if not self.profile.renders:
+            return None
+        wait = self.profile.render_wait_for(url)
+        return None if wait is None else {RENDER_KEY: True, RENDER_WAIT_KEY: wait}
 
     def _may_follow(self, url: str, rule: FollowRule) -> bool:
         if not same_site(url, self.profile.base_url):

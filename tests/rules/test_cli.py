@@ -24,7 +24,9 @@ def test_jsonl_contract() -> None:
     stdin = "\n".join(
         [
             json.dumps({"id": "a", "text": "全网最低价"}, ensure_ascii=False),
-            json.dumps({"id": 7, "text": "这款养生茶可以治疗失眠", "category": "food", "title": "养生茶"}, ensure_ascii=False),
+            json.dumps(
+                {"id": 7, "text": "这款养生茶可以治疗失眠", "category": "food", "title": "养生茶"}, ensure_ascii=False
+            ),
             json.dumps({"id": "c", "text": "纯棉T恤，透气舒适"}, ensure_ascii=False),
         ]
     )

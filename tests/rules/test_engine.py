@@ -9,7 +9,13 @@ import pytest
 from rules.engine import ARTICLE_KEYS, CheckResult, Hit, RuleEngine
 
 A9, A14, A16, A17, A18 = "广告法第九条", "广告法第十四条", "广告法第十六条", "广告法第十七条", "广告法第十八条"
-A21, A24, A25, A26, A28 = "广告法第二十一条", "广告法第二十四条", "广告法第二十五条", "广告法第二十六条", "广告法第二十八条"
+A21, A24, A25, A26, A28 = (
+    "广告法第二十一条",
+    "广告法第二十四条",
+    "广告法第二十五条",
+    "广告法第二十六条",
+    "广告法第二十八条",
+)
 F73, M7, R11 = "食品安全法第七十三条", "医疗广告管理办法第七条", "广告审查暂行办法第十一条"
 R5, R7, R9 = "广告审查暂行办法第五条", "广告审查暂行办法第七条", "广告审查暂行办法第九条"
 
@@ -30,6 +36,15 @@ VIOLATIONS = [
     ("house-minutes", "距地铁站仅需5分钟", ("real_estate",), {A26}),
     ("fake-certification", "国家免检产品，品质可靠", (), {A28}),
     ("advertorial", "亲测一个月！这瓶精华真的好用，链接在评论区", ("cosmetics",), {A14}),
+    ("invented-award", "荣获国际品质金奖，畅销全国", (), {A28}),
+    ("organ-certified", "国家药监局权威认证的祛痘精华", ("cosmetics",), {A9}),
+    ("hospital-only-cosmetic", "医院皮肤科专用修护霜", ("cosmetics",), {A17}),
+    ("hospital-comparison", "疗效比市级医院更好", ("medical_service",), {A16}),
+    ("no-cure-no-fee", "承诺治不好不收费", ("medical_service",), {A16, M7}),
+    ("effect-guaranteed", "矫形效果绝对有保障", ("medical_service",), {A16}),
+    ("patient-quote", "黄先生说：“这里的医生真厉害。”", ("medical_service",), {A16, M7}),
+    ("experts-bullish", "钱币专家一致看涨。投资有风险。", ("investment",), {A25}),
+    ("news-advertorial", "近日，滨海食品有限公司推出新款核桃乳，规格250ml×12盒，下单即发货。", ("food",), {A14}),
 ]
 
 COMPLIANT = [
@@ -48,7 +63,11 @@ COMPLIANT = [
     ("sugar-free", "无糖酸奶，每100克糖含量0.3克", ("food",)),
     ("collection-folder", "收藏夹里的宝贝降价啦", ()),
     ("hospital-treats", "博爱医院，诊疗科目：内科、外科，开展门诊治疗服务", ("medical_service",)),
-    ("device-with-approval", "制氧机，苏械注准20202080123。禁忌内容或者注意事项详见说明书。浙械广审（文）第250405-00112号", ("medical_device",)),
+    (
+        "device-with-approval",
+        "制氧机，苏械注准20202080123。禁忌内容或者注意事项详见说明书。浙械广审（文）第250405-00112号",
+        ("medical_device",),
+    ),
     (
         "labelled-health-food",
         "辅助降血糖保健食品，国食健注G20160123。保健食品不是药物，不能代替药物治疗疾病。京食健广审（文）第250306-00087号",
@@ -58,6 +77,11 @@ COMPLIANT = [
     ("patent-with-number", "国家发明专利，专利号ZL201910123456.7", ()),
     ("logistics-transfer", "国际快递转运服务", ()),
     ("supreme-court", "最高人民法院发布典型案例", ()),
+    ("delivery-check", "签收时请当面开箱验货，关注店铺领优惠券", ()),
+    ("contact-person", "联系人：李女士，电话0571-88001234", ("medical_service",)),
+    ("no-guarantee", "治疗效果因人而异，本院不作效果保证", ("medical_service",)),
+    ("regulator-news", "近日，市场监管局通报了一批抽检不合格的电热水壶，涉及两家有限公司，规格为1.5L", ()),
+    ("scam-warning", "警惕以“保本高收益”为噱头的收藏品骗局", ("investment",)),
 ]
 
 EVASIONS = [
@@ -125,11 +149,53 @@ def test_title_and_hints_drive_classification(engine: RuleEngine) -> None:
     assert by_hint.categories == ["health_food"] and "调用方提示" in by_hint.category_reasons["health_food"]
 
 
+def test_hint_keeps_keyword_categories_out(engine: RuleEngine) -> None:
+    """A hinted cosmetics page stays cosmetics: “保质期” is no food, “医院” no medical service."""
+    text = "保湿面霜，保质期三年。医院皮肤科专用。"
+    assert engine.check(text, category_hints=("cosmetics",)).categories == ["cosmetics"]
+    assert "food" in engine.check(text).categories
+    numbered = engine.check("面霜赠品：国药准字H20053456维生素E乳", category_hints=("cosmetics",))
+    assert "drug" in numbered.categories
+
+
+def test_ad_label_in_hints_exempts_advertorial(engine: RuleEngine) -> None:
+    """The crawler passes a page's “广告” mark (shown outside the article text) as a hint."""
+    text = "近日，滨海食品有限公司推出新款核桃乳，规格250ml×12盒，下单即发货。"
+    assert A14 in keys(engine.check(text))
+    assert A14 not in keys(engine.check(text, category_hints=("广告",)))
+    assert A14 not in keys(engine.check("（广告）" + text))
+
+
+def test_title_read_off_a_document_that_starts_with_it(engine: RuleEngine) -> None:
+    """A crawled document starts with its title; its terms then come from the document's own scan."""
+    title = "康源牌保健食品辅酶Q10"
+    document = f"{title}\n每日两粒，增强免疫力"
+    shared = engine.check(document, title=title)
+    separate = engine.check(document, title=title + " ")
+    assert shared.categories == separate.categories == ["health_food"]
+    assert shared.hits == separate.hits
+
+
 def test_missing_statement_is_a_whole_text_hit(engine: RuleEngine) -> None:
-    result = engine.check("蛋白粉，保健功能：增强免疫力。京食健广审（文）第250306-00087号", category_hints=("health_food",))
+    result = engine.check(
+        "蛋白粉，保健功能：增强免疫力。京食健广审（文）第250306-00087号", category_hints=("health_food",)
+    )
     (hit,) = result.hits
     assert hit.article_key == "广告审查暂行办法第七条" and (hit.start, hit.end, hit.matched) == (0, 0, "")
     assert "保健食品不是药物" in hit.explanation
+
+
+def test_scanner_backends_agree(engine: RuleEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ahocorasick_rs (when installed) and pyahocorasick report the same occurrences."""
+    from rules import engine as engine_module
+
+    if engine_module._ars is None:
+        pytest.skip("ahocorasick_rs is not installed")
+    text = "全网最低价🔥！专家推荐，根治失眠，国家级品质，第一次购买送保质期内新品，国食健注g20160123"
+    fast = engine_module._Scanner(engine.terms).scan(text)
+    monkeypatch.setattr(engine_module, "_ars", None)
+    slow = engine_module._Scanner(engine.terms).scan(text)
+    assert fast == slow and fast
 
 
 def test_deterministic(engine: RuleEngine) -> None:

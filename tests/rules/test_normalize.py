@@ -26,6 +26,9 @@ CASES = [
     ("wei-yi", "唯yi", "唯一"),
     ("bao-ben", "保ben", "保本"),
     ("decimal-kept", "有效率98.5%", "有效率98.5%"),
+    ("line-break-kept", "最\n好", "最\n好"),
+    ("upper-latin", "OTC 非处方药", "otc 非处方药"),
+    ("clean-text-untouched", "规格：50ml，保质期三年", "规格：50ml，保质期三年"),
 ]
 
 

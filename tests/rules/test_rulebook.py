@@ -28,9 +28,21 @@ BROKEN = [
     ("bad-severity", {"severity": "critical"}, "field 'severity': must be one of high, medium, low"),
     ("unknown-field", {"extra": "    severty: high\n"}, "field 'severty': unknown field (did you mean 'severity'?)"),
     ("bad-article-key", {"article_key": "广告法第九十九条"}, "field 'article_key': unknown article_key"),
-    ("bad-category", {"category": "medicl_service"}, "unknown category 'medicl_service' (did you mean 'medical_service'?)"),
-    ("bad-regex", {"extra": "    exemptions:\n      before: '(unclosed'\n"}, "field 'exemptions.before': invalid regular expression"),
-    ("unknown-lexicon", {"extra": "    requires: [['@nosuchlist']]\n"}, "field 'requires.0': unknown lexicon '@nosuchlist'"),
+    (
+        "bad-category",
+        {"category": "medicl_service"},
+        "unknown category 'medicl_service' (did you mean 'medical_service'?)",
+    ),
+    (
+        "bad-regex",
+        {"extra": "    exemptions:\n      before: '(unclosed'\n"},
+        "field 'exemptions.before': invalid regular expression",
+    ),
+    (
+        "unknown-lexicon",
+        {"extra": "    requires: [['@nosuchlist']]\n"},
+        "field 'requires.0': unknown lexicon '@nosuchlist'",
+    ),
 ]
 
 
@@ -69,9 +81,11 @@ def test_lint_command_reports_and_fails(rulebook_copy: Path, fields: dict[str, s
 
 def test_duplicate_ids_are_reported(rulebook_copy: Path) -> None:
     path = write_rule_file(rulebook_copy)
-    path.write_text(path.read_text(encoding="utf-8") + GOOD_RULE.format(
-        rule_id="ad9-test", article_key="广告法第九条", category="all", severity="low", extra=""
-    ), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + GOOD_RULE.format(rule_id="ad9-test", article_key="广告法第九条", category="all", severity="low", extra=""),
+        encoding="utf-8",
+    )
     with pytest.raises(RulebookError, match="rule ad9-test: field 'id': duplicate id"):
         load_rulebook(rulebook_copy)
 

@@ -1,0 +1,146 @@
+"""``adwatch evidence`` — export evidence bundles for the inspection corps, verify them, group hits in cases."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from crawler.config import project_settings
+from crawler.exceptions import EvidenceError
+from evidence.config import EvidenceConfig
+
+
+def _config() -> EvidenceConfig:
+    try:
+        return EvidenceConfig.from_settings(project_settings())
+    except EvidenceError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _require_db(config: EvidenceConfig) -> None:
+    if not config.db_path.exists():
+        raise click.ClickException(
+            f"数据库不存在 no database at {config.db_path}；先运行 run `adwatch crawl` or `adwatch demo`"
+        )
+
+
+@click.group()
+def evidence() -> None:
+    """取证：导出证据包、校验、立案。 Evidence: export bundles, verify them, group hits in cases."""
+
+
+@evidence.command()
+@click.argument("hit_ids", nargs=-1)
+@click.option("--case", "case_id", help="导出该案件的全部命中 / export every hit of this case")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="证据包路径 / the bundle to write (.zip)",
+)
+@click.option("--operator", default=None, help="导出人，默认当前系统用户 / who exports (default: the OS user)")
+def export(hit_ids: tuple[str, ...], case_id: str | None, output: Path, operator: str | None) -> None:
+    """导出命中的证据包（证据文件、PDF 取证报告、CSV 索引、保管链）。
+
+    Export hits as one bundle: their evidence packages, a PDF report in
+    Chinese, a CSV index and the chain of custody, every file hashed.
+    """
+    from evidence.custody import default_operator
+    from evidence.export import export_bundle
+    from evidence.store import EvidenceStore
+
+    config = _config()
+    _require_db(config)
+    if bool(hit_ids) == bool(case_id):
+        raise click.UsageError("给出命中编号或 --case 其一 / give hit ids or --case, not both or neither")
+    if case_id:
+        with EvidenceStore(config.db_path) as store:
+            hit_ids = tuple(store.case_hits(case_id))
+        if not hit_ids:
+            raise click.ClickException(
+                f"案件无命中 case {case_id!r} has no hits; add some with `adwatch evidence case add`"
+            )
+    try:
+        result = export_bundle(config, list(hit_ids), output, operator or default_operator(), case_id or "")
+    except EvidenceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"已导出 exported {result.hits} 条命中 hits, {result.packages} 个证据包 packages → {result.path}")
+    if result.signed or result.timestamped:
+        click.echo(f"签名 signed: {result.signed}  可信时间戳 timestamped: {result.timestamped}")
+    if result.missing:
+        click.echo(
+            f"注意 note: {len(result.missing)} 条命中无证据包 hits without a package: {', '.join(result.missing)}",
+            err=True,
+        )
+
+
+@evidence.command()
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="签名者公钥（PEM），签名须由其签出 / the signer's public key the signature must verify with",
+)
+@click.option("--tsa-fingerprint", default="", help="时间戳机构证书 SHA-256 指纹 / the TSA certificate's SHA-256")
+def verify(bundle: Path, public_key: Path | None, tsa_fingerprint: str) -> None:
+    """校验证据包：重算每个文件的哈希，逐一指出被改动或缺失的文件。
+
+    Verify a bundle: recompute every hash and name each altered or missing
+    file; exits 1 if any.
+    """
+    from evidence.verify import verify_bundle
+
+    try:
+        result = verify_bundle(bundle, public_key.read_bytes() if public_key else None, tsa_fingerprint)
+    except EvidenceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for note in result.notes:
+        click.echo(note)
+    for problem in result.problems:
+        click.echo(str(problem))
+    if result.ok:
+        click.echo(f"校验通过 OK: {result.files} 个文件 files, 哈希全部一致 every hash matches")
+        return
+    click.echo(f"校验失败 FAILED: {len(result.problems)} 处问题 problem(s)", err=True)
+    sys.exit(1)
+
+
+@evidence.group()
+def case() -> None:
+    """案件：把命中归入案件，便于整体导出。 Cases: group hits to export them together."""
+
+
+@case.command("add")
+@click.argument("case_id")
+@click.argument("hit_ids", nargs=-1, required=True)
+def case_add(case_id: str, hit_ids: tuple[str, ...]) -> None:
+    """把命中加入案件（案件不存在则新建）。 Add hits to a case, creating it if new."""
+    from evidence.store import EvidenceStore
+    from indexer.sqlite import SqliteStore
+
+    config = _config()
+    _require_db(config)
+    with SqliteStore(config.db_path) as store:
+        unknown = [h for h in hit_ids if store.get_hit(h) is None]
+    if unknown:
+        raise click.ClickException(f"未知命中 unknown hit id(s): {', '.join(unknown)}")
+    with EvidenceStore(config.db_path) as store:
+        store.add_to_case(case_id, hit_ids)
+        count = len(store.case_hits(case_id))
+    click.echo(f"案件 case {case_id}: {count} 条命中 hits")
+
+
+@evidence.command()
+def status() -> None:
+    """各状态的取证命中数。 Hits with evidence, by status (ok, partial, missing)."""
+    from evidence.store import EvidenceStore
+
+    config = _config()
+    _require_db(config)
+    with EvidenceStore(config.db_path) as store:
+        counts = store.statuses()
+    for name in ("ok", "partial", "missing"):
+        click.echo(f"{name}\t{counts.get(name, 0)}")

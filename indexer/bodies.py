@@ -1,0 +1,252 @@
+"""Every request body AdWatch sends to Elasticsearch or OpenSearch: names, templates, bulk actions, queries.
+
+Shared by both engines (the per-client adapters in ``indexer/clients.py`` only
+carry these bodies).  Everything here uses core APIs and core analyzers only —
+``standard`` for raw Chinese text (phrase search, highlighting) and
+``whitespace`` for text pre-cut by jieba — so it works on a stock cluster
+without plugins, scripting or the reindex module.
+
+Layout (``p`` is ``ADWATCH_INDEX_PREFIX``, ``N`` is :data:`MAPPING_VERSION`)::
+
+    alias p-ads   → index p-ads-vN            one document per ad (its latest version)
+    alias p-hits  → indices p-hits-vN-YYYY.MM  one document per rule hit, monthly by fetch time
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indexer.backend import AGGREGATIONS, HitQuery, HitResults
+from indexer.documents import HIT_FIELDS, month, new_review_fields
+from indexer.tokenize import tokens
+
+#: Bump when a mapping changes; ``adwatch index rebuild`` then fills the new indices and swaps the aliases.
+MAPPING_VERSION = 1
+
+Action = tuple[dict[str, Any], dict[str, Any]]
+
+_KEYWORD = {"type": "keyword"}
+_STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
+_RAW_TEXT = {"type": "text", "analyzer": "standard"}
+_CUT_TEXT = {"type": "text", "analyzer": "whitespace"}
+_DATE = {"type": "date"}
+
+_TEXT_FIELDS = {"title": _RAW_TEXT, "text": _RAW_TEXT, "text_tokens": _CUT_TEXT, "title_tokens": _CUT_TEXT,
+                "seller": _KEYWORD, "url": _KEYWORD, "canonical_url": _KEYWORD, "site": _KEYWORD,
+                "ad_key": _KEYWORD, "content_hash": _KEYWORD, "risk": {"type": "float"}, "fetched_at": _DATE,
+                "raw_ref": _STORED_ONLY}
+
+HIT_PROPERTIES: dict[str, Any] = {
+    **_TEXT_FIELDS,
+    **{name: _KEYWORD for name in ("hit_id", "rule_id", "law", "article", "article_key", "severity", "category",
+                                   "matched", "review_status", "reviewer")},
+    "start": {"type": "integer"}, "end": {"type": "integer"}, "current": {"type": "boolean"},
+    "day": {"type": "date", "format": "yyyy-MM-dd"}, "reviewed_at": _DATE, "review_reason": _RAW_TEXT,
+    "explanation": _STORED_ONLY, "penalty": _STORED_ONLY, "context": _RAW_TEXT,
+}
+
+AD_PROPERTIES: dict[str, Any] = {
+    **_TEXT_FIELDS,
+    "prices": {"type": "float"}, "price_texts": _KEYWORD, "category_hints": _KEYWORD, "image_alts": _RAW_TEXT,
+    "categories": _KEYWORD, "first_seen": _DATE, "last_seen": _DATE, "http_status": {"type": "integer"},
+    "versions": {"properties": {"content_hash": _KEYWORD, "fetched_at": _DATE}},
+    "version_count": {"type": "integer"}, "hit_ids": _KEYWORD, "hit_count": {"type": "integer"},
+    "articles": _KEYWORD,
+}
+
+
+class Names:
+    """Index, alias and template names for one prefix and mapping version."""
+
+    def __init__(self, prefix: str, version: int = MAPPING_VERSION) -> None:
+        self.prefix, self.version = prefix, version
+        self.ads_alias, self.hits_alias = f"{prefix}-ads", f"{prefix}-hits"
+        self.ads_index = f"{prefix}-ads-v{version}"
+        self.hits_pattern = f"{prefix}-hits-v{version}-*"
+        self.ads_template, self.hits_template = f"{prefix}-ads-v{version}", f"{prefix}-hits-v{version}"
+
+    def hits_index(self, timestamp: str) -> str:
+        return f"{self.prefix}-hits-v{self.version}-{month(timestamp)}"
+
+    def version_of(self, index: str) -> int | None:
+        """The mapping version in an index name of this prefix, e.g. ``adwatch-hits-v2-2026.11`` → 2."""
+        for kind in ("ads", "hits"):
+            head = f"{self.prefix}-{kind}-v"
+            if index.startswith(head):
+                digits = index[len(head):].split("-", 1)[0]
+                return int(digits) if digits.isdigit() else None
+        return None
+
+
+# --- lifecycle ---
+
+def index_template(patterns: list[str], properties: dict[str, Any], alias: str | None, replicas: int,
+                   version: int) -> dict[str, Any]:
+    """A composable index template; ``alias`` is left out while a new mapping version is being filled."""
+    template: dict[str, Any] = {
+        "settings": {"number_of_shards": 1, "number_of_replicas": replicas},
+        "mappings": {"dynamic": "strict", "properties": properties},
+    }
+    if alias:
+        template["aliases"] = {alias: {}}
+    return {"index_patterns": patterns, "priority": 100 + version, "version": version, "template": template,
+            "_meta": {"managed_by": "adwatch", "mapping_version": version}}
+
+
+def templates(names: Names, replicas: int, with_aliases: bool) -> dict[str, dict[str, Any]]:
+    """Template name → body, for the ads index and the monthly hits indices."""
+    return {
+        names.ads_template: index_template([names.ads_index], AD_PROPERTIES,
+                                           names.ads_alias if with_aliases else None, replicas, names.version),
+        names.hits_template: index_template([names.hits_pattern], HIT_PROPERTIES,
+                                            names.hits_alias if with_aliases else None, replicas, names.version),
+    }
+
+
+def alias_swap(old: Names | None, new: Names) -> dict[str, Any]:
+    """One atomic ``_aliases`` body moving both read aliases from ``old``'s indices to ``new``'s."""
+    actions: list[dict[str, Any]] = []
+    if old is not None:
+        actions += [{"remove": {"index": old.ads_index, "alias": old.ads_alias}},
+                    {"remove": {"index": old.hits_pattern, "alias": old.hits_alias}}]
+    actions += [{"add": {"index": new.ads_index, "alias": new.ads_alias}},
+                {"add": {"index": new.hits_pattern, "alias": new.hits_alias}}]
+    return {"actions": actions}
+
+
+# --- writing ---
+
+def hit_upsert(index: str, doc: dict[str, Any]) -> Action:
+    """Partial update with upsert: crawl fields overwrite, review state survives (no script needed)."""
+    upsert = {**new_review_fields(), **doc}
+    return ({"update": {"_index": index, "_id": doc["hit_id"], "retry_on_conflict": 3}},
+            {"doc": doc, "upsert": upsert})
+
+
+def hit_create(index: str, doc: dict[str, Any]) -> Action:
+    """A hit of content the index has never seen: a plain insert (an existing document is left as it is)."""
+    return ({"create": {"_index": index, "_id": doc["hit_id"]}}, {**new_review_fields(), **doc})
+
+
+def hit_supersede(index: str, hit_id: str) -> Action:
+    """Mark a hit of an older version of its ad as no longer current."""
+    return ({"update": {"_index": index, "_id": hit_id, "retry_on_conflict": 3}}, {"doc": {"current": False}})
+
+
+def ad_put(index: str, doc: dict[str, Any]) -> Action:
+    return ({"index": {"_index": index, "_id": doc["ad_key"]}}, doc)
+
+
+def ad_seen(index: str, key: str, last_seen: str) -> Action:
+    return ({"update": {"_index": index, "_id": key, "retry_on_conflict": 3}}, {"doc": {"last_seen": last_seen}})
+
+
+def review_update(review: dict[str, Any]) -> dict[str, Any]:
+    return {"doc": review}
+
+
+PREVIOUS_AD_FIELDS = ["content_hash", "fetched_at", "first_seen", "last_seen", "versions", "hit_ids"]
+
+
+def mget_previous(keys: list[str]) -> dict[str, Any]:
+    return {"ids": keys}
+
+
+# --- querying ---
+
+def text_clause(text: str) -> dict[str, Any] | None:
+    """``"…"`` (quoted) is a phrase on the raw text; anything else is cut by jieba, every word required."""
+    stripped = text.strip()
+    if len(stripped) > 2 and stripped[0] == stripped[-1] == '"':
+        return {"match_phrase": {"text": stripped[1:-1]}}
+    words = tokens(stripped)
+    if not words:
+        return None
+    return {"match": {"text_tokens": {"query": " ".join(words), "operator": "and"}}}
+
+
+def _filters(query: HitQuery) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = []
+    for field, values in (("site", query.sites), ("article_key", query.articles), ("rule_id", query.rule_ids),
+                          ("severity", query.severities), ("category", query.categories),
+                          ("review_status", query.statuses)):
+        if values:
+            filters.append({"terms": {field: list(values)}})
+    if query.current_only:
+        filters.append({"term": {"current": True}})
+    bounds = {key: value for key, value in (("gte", query.day_from), ("lte", query.day_to)) if value}
+    if bounds:
+        filters.append({"range": {"day": bounds}})
+    return filters
+
+
+def _aggregation(name: str) -> dict[str, Any]:
+    field = AGGREGATIONS[name]
+    if name == "day":
+        return {"date_histogram": {"field": field, "calendar_interval": "day", "format": "yyyy-MM-dd",
+                                   "min_doc_count": 1}}
+    return {"terms": {"field": field, "size": 100}}
+
+
+def hit_search(query: HitQuery) -> dict[str, Any]:
+    """The search body for a reviewer's hit query."""
+    clause = text_clause(query.text) if query.text else None
+    if query.text and clause is None:
+        clause = {"match_none": {}}
+    bool_query: dict[str, Any] = {"filter": _filters(query)}
+    if clause:
+        bool_query["must"] = [clause]
+    body: dict[str, Any] = {
+        "query": {"bool": bool_query}, "size": query.size, "from": query.offset, "track_total_hits": True,
+        "sort": [{"risk": "desc"}, {"hit_id": "asc"}], "_source": {"includes": list(HIT_FIELDS)},
+    }
+    if query.aggregations:
+        body["aggs"] = {name: _aggregation(name) for name in query.aggregations}
+    if clause and "match_none" not in clause:
+        body["highlight"] = {"fields": {"text": {"highlight_query": _highlight_query(query.text),
+                                                 "fragment_size": 80, "number_of_fragments": 3}}}
+    return body
+
+
+def _highlight_query(text: str) -> dict[str, Any]:
+    clause = text_clause(text) or {"match_none": {}}
+    if "match_phrase" in clause:
+        return clause
+    words = clause["match"]["text_tokens"]["query"].split()
+    return {"bool": {"should": [{"match_phrase": {"text": word}} for word in words]}}
+
+
+def ids_query(ids: list[str], size: int | None = None) -> dict[str, Any]:
+    return {"query": {"ids": {"values": ids}}, "size": size or len(ids), "_source": {"includes": list(HIT_FIELDS)}}
+
+
+def parse_hits(response: dict[str, Any]) -> HitResults:
+    """A search response as :class:`HitResults` (sources trimmed to the reviewer's fields)."""
+    outer = response["hits"]
+    total = outer["total"]["value"] if isinstance(outer["total"], dict) else outer["total"]
+    hits = []
+    for raw in outer["hits"]:
+        hit = {key: raw["_source"].get(key) for key in HIT_FIELDS}
+        if "highlight" in raw:
+            hit["highlight"] = [fragment.replace("</em><em>", "") for fragment in raw["highlight"].get("text", [])]
+        hits.append(hit)
+    aggregations = {name: {_bucket_key(b): b["doc_count"] for b in agg["buckets"]}
+                    for name, agg in response.get("aggregations", {}).items()}
+    return HitResults(total=total, hits=hits, aggregations=aggregations)
+
+
+def _bucket_key(bucket: dict[str, Any]) -> str:
+    return str(bucket.get("key_as_string", bucket["key"]))
+
+
+def all_docs(sort_field: str, size: int, after: list[Any] | None) -> dict[str, Any]:
+    """A page of every document in sort order (``search_after`` paging, core API only)."""
+    body: dict[str, Any] = {"query": {"match_all": {}}, "size": size, "sort": [{sort_field: "asc"}]}
+    if after:
+        body["search_after"] = after
+    return body
+
+
+def by_ad_keys(keys: list[str]) -> dict[str, Any]:
+    return {"query": {"bool": {"filter": [{"terms": {"ad_key": keys}}, {"term": {"current": True}}]}},
+            "size": 10000, "sort": [{"hit_id": "asc"}]}

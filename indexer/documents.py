@@ -1,0 +1,113 @@
+"""Index documents built from checked items: one per ad (its latest version) and one per rule hit.
+
+Ids are stable: an ad's id comes from its canonical URL, a hit's from the URL,
+the content hash, the rule and the place (:func:`indexer.sqlite.hit_id`), so
+writing the same content twice writes the same documents.  The Chinese text is
+kept twice: raw (phrase search, highlighting, evidence) and cut by jieba into
+space-separated words for a plain whitespace analyzer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from crawler.items import AdItem
+from indexer.sqlite import hit_id
+from indexer.tokenize import token_string
+
+#: Hit fields a reviewer sees; every backend returns hits with these keys.
+HIT_FIELDS = (
+    "hit_id", "ad_key", "canonical_url", "url", "site", "title", "seller", "content_hash", "rule_id", "law",
+    "article", "article_key", "severity", "category", "matched", "start", "end", "explanation", "penalty",
+    "risk", "fetched_at", "day", "raw_ref", "current", "review_status", "reviewer", "review_reason", "reviewed_at",
+)
+REVIEW_FIELDS = ("review_status", "reviewer", "review_reason", "reviewed_at")
+CONTEXT_CHARS = 30
+
+
+def ad_key(canonical_url: str) -> str:
+    """Stable id of an ad: one per canonical URL."""
+    return hashlib.sha1(canonical_url.encode("utf-8")).hexdigest()[:20]
+
+
+def fetched_at(item: AdItem) -> str:
+    """The item's fetch time; items without one count as fetched now."""
+    return item.fetched_at or datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def month(timestamp: str) -> str:
+    """``2026-11-11T…`` → ``2026.11``: the monthly hits index a version's hits go to."""
+    return timestamp[:7].replace("-", ".")
+
+
+@dataclass(frozen=True)
+class ItemText:
+    """An item's text, raw and cut, computed once and shared by its ad and hit documents."""
+
+    text: str
+    text_tokens: str
+    title_tokens: str
+
+    @classmethod
+    def of(cls, item: AdItem) -> ItemText:
+        text = item.document()
+        return cls(text, token_string(text), token_string(item.title))
+
+
+def hit_document(item: AdItem, hit: dict[str, Any], text: ItemText, when: str = "") -> dict[str, Any]:
+    """The crawl-side fields of one hit (review fields only if ``hit`` carries them, as in a rebuild).
+
+    ``when`` is when this content was first fetched (default: the item's fetch time).
+    """
+    when = when or fetched_at(item)
+    start, end = int(hit["start"]), int(hit["end"])
+    doc = {
+        "hit_id": hit_id(item.canonical_url, item.content_hash, hit["rule_id"], start),
+        "ad_key": ad_key(item.canonical_url), "canonical_url": item.canonical_url, "url": item.url,
+        "site": item.site, "title": item.title, "seller": item.seller, "content_hash": item.content_hash,
+        "rule_id": hit["rule_id"], "law": hit.get("law", ""), "article": hit.get("article", ""),
+        "article_key": hit.get("article_key", ""), "severity": hit.get("severity", ""),
+        "category": hit.get("category", ""), "matched": hit.get("matched", ""), "start": start, "end": end,
+        "explanation": hit.get("explanation", ""), "penalty": hit.get("penalty", ""), "risk": item.risk,
+        "fetched_at": when, "day": when[:10], "raw_ref": item.raw_ref, "current": True,
+        "context": text.text[max(0, start - CONTEXT_CHARS):end + CONTEXT_CHARS],
+        "text": text.text, "text_tokens": text.text_tokens, "title_tokens": text.title_tokens,
+    }
+    doc.update({key: hit[key] for key in REVIEW_FIELDS if hit.get(key)})
+    return doc
+
+
+def new_review_fields() -> dict[str, Any]:
+    """The review state of a hit nobody has looked at yet."""
+    return {"review_status": "pending", "reviewer": None, "review_reason": None, "reviewed_at": None}
+
+
+def ad_document(item: AdItem, text: ItemText, hit_ids: list[str], previous: dict[str, Any] | None,
+                when: str = "") -> dict[str, Any]:
+    """The ad's latest version, merged with what the index already holds (first seen, version history)."""
+    when = when or fetched_at(item)
+    versions = list((previous or {}).get("versions") or [])
+    if item.content_hash not in {v["content_hash"] for v in versions}:
+        versions.append({"content_hash": item.content_hash, "fetched_at": when})
+    return {
+        "ad_key": ad_key(item.canonical_url), "canonical_url": item.canonical_url, "url": item.url,
+        "site": item.site, "title": item.title, "seller": item.seller, "prices": item.prices,
+        "price_texts": item.price_texts, "category_hints": item.category_hints, "image_alts": item.image_alts,
+        "categories": item.categories, "risk": item.risk, "content_hash": item.content_hash,
+        "fetched_at": when, "first_seen": (previous or {}).get("first_seen") or when,
+        "last_seen": max(when, (previous or {}).get("last_seen") or when), "http_status": item.http_status,
+        "raw_ref": item.raw_ref, "versions": versions, "version_count": len(versions), "hit_ids": hit_ids,
+        "hit_count": len(hit_ids), "articles": sorted({h.get("article_key", "") for h in item.hits} - {""}),
+        "text": text.text, "text_tokens": text.text_tokens, "title_tokens": text.title_tokens,
+    }
+
+
+def item_to_json(item: AdItem) -> dict[str, Any]:
+    return asdict(item)
+
+
+def item_from_json(data: dict[str, Any]) -> AdItem:
+    return AdItem(**data)

@@ -1,0 +1,355 @@
+"""The search-engine backend (OpenSearch or Elasticsearch): the storage interface over bulk writes and searches.
+
+Writes are idempotent and script-free.  For each batch the engine is asked,
+in real time (``_mget``), what it holds for the batch's ads; then
+
+1. hit documents are created (content the index has never seen) or upserted
+   (partial update + upsert, so review state survives), and hits of an older
+   version of the ad are marked ``current: false``;
+2. only for items whose hit actions all landed (or were rejected for good) is the
+   ad document written — it is the item's commit marker: an ad whose document
+   holds the item's content hash has all its hits indexed.
+
+Per-document failures the engine may recover from (429, 5xx, conflicts) are
+retried with exponential back-off; what still fails comes back as *deferred*
+items (for the journal); documents the engine refuses (mapping conflicts,
+oversized terms) come back as :class:`Rejection` with the engine's reason and
+never hold up the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.exceptions import EngineError
+from crawler.items import AdItem
+from indexer import bodies
+from indexer.backend import HitQuery, HitResults, IndexResult, Rejection, Review
+from indexer.bodies import MAPPING_VERSION, Action, Names
+from indexer.clients import RETRYABLE_STATUSES, EngineClient
+from indexer.documents import REVIEW_FIELDS, ItemText, ad_document, ad_key, fetched_at, hit_document
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ItemPlan:
+    """The bulk actions one item needs: hit actions first, then the ad document (the commit marker)."""
+
+    item: AdItem
+    hit_actions: list[Action] = field(default_factory=list)
+    ad_action: Action | None = None
+
+
+def _first_fetched(content_hash: str, ad: dict[str, Any] | None, default: str) -> str:
+    """When this content of the ad was first indexed: keeps a version's hits in one monthly index for good."""
+    for version in (ad or {}).get("versions") or []:
+        if version["content_hash"] == content_hash:
+            return version["fetched_at"]
+    return default
+
+
+def _state_after(plan: ItemPlan, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """What the ad document will hold once ``plan`` is written."""
+    assert plan.ad_action is not None
+    action, source = plan.ad_action
+    if "index" in action:
+        return source
+    return {**(previous or {}), **source["doc"]}
+
+
+def _settled(action: Action, status: int) -> bool:
+    """Failures that mean the work is done: the hit to create exists, the hit to mark superseded is gone."""
+    kind = next(iter(action[0]))
+    return (kind == "create" and status == 409) or (kind == "update" and status == 404 and "upsert" not in action[1])
+
+
+def _outcome(entry: dict[str, Any]) -> dict[str, Any]:
+    return next(iter(entry.values()))
+
+
+def _reason(outcome: dict[str, Any]) -> str:
+    error = outcome.get("error") or {}
+    if isinstance(error, dict):
+        cause = error.get("caused_by", {}).get("reason", "")
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}" + (f" ({cause})" if cause else "")
+    return str(error)
+
+
+class EngineIndex:
+    """OpenSearch or Elasticsearch behind the :class:`~indexer.backend.AdIndex` interface."""
+
+    def __init__(self, client: EngineClient, prefix: str = "adwatch", replicas: int = 1,
+                 version: int = MAPPING_VERSION, max_retries: int = 3, backoff: float = 0.5,
+                 bulk_actions: int = 1000, sub_batch: int = 100) -> None:
+        self.client = client
+        self.name = client.engine
+        self.names = Names(prefix, version)
+        self.replicas = replicas
+        self.max_retries, self.backoff, self.bulk_actions = max_retries, backoff, bulk_actions
+        self.sub_batch = sub_batch
+        self._known_indices: set[str] = set()
+        self._ready = False
+
+    # --- lifecycle ---
+
+    def live_version(self) -> int | None:
+        """The mapping version the read aliases point at, or ``None`` before the first ``init``."""
+        aliases = self.client.request("GET", f"/_alias/{self.names.ads_alias}", ignore=(404,)) or {}
+        versions = [self.names.version_of(index) for index in aliases]
+        return max((v for v in versions if v is not None), default=None)
+
+    def init(self) -> None:
+        """Templates, the ads index and the aliases for this mapping version; idempotent.
+
+        If the aliases point at an older version, the new indices are built without
+        them (nothing changes for readers) until ``adwatch index rebuild`` swaps them.
+        """
+        live = self.live_version()
+        self._put_templates(with_aliases=live in (None, self.names.version))
+        self._ensure_index(self.names.ads_index)
+        self._ready = True
+
+    def _put_templates(self, with_aliases: bool) -> None:
+        for name, body in bodies.templates(self.names, self.replicas, with_aliases).items():
+            self.client.request("PUT", f"/_index_template/{name}", body=body)
+
+    def _ensure_index(self, index: str) -> None:
+        if index in self._known_indices:
+            return
+        if not self.client.request("HEAD", f"/{index}", ignore=(404,)):
+            try:
+                self.client.request("PUT", f"/{index}")
+            except EngineError as exc:
+                if "resource_already_exists_exception" not in str(exc):
+                    raise
+        self._known_indices.add(index)
+
+    def cut_over(self, previous: int | None) -> None:
+        """Point the read aliases at this version's indices in one atomic step; new months follow."""
+        old = Names(self.names.prefix, previous) if previous is not None else None
+        self.client.request("POST", "/_aliases", body=bodies.alias_swap(old, self.names))
+        self._put_templates(with_aliases=True)
+
+    def drop_version(self, version: int) -> None:
+        """Delete the indices and templates of an old mapping version."""
+        old = Names(self.names.prefix, version)
+        for index in (old.ads_index, old.hits_pattern):
+            self.client.request("DELETE", f"/{index}", params={"expand_wildcards": "all"}, ignore=(404,))
+        for template in (old.ads_template, old.hits_template):
+            self.client.request("DELETE", f"/_index_template/{template}", ignore=(404,))
+
+    def status(self) -> dict[str, Any]:
+        """Cluster health, versions, and every AdWatch index with its alias and document count."""
+        health = self.client.request("GET", "/_cluster/health")
+        rows = self.client.request("GET", f"/_cat/indices/{self.names.prefix}-*",
+                                   params={"format": "json", "h": "index,docs.count,health"}, ignore=(404,))
+        aliases = self.client.request("GET", f"/{self.names.prefix}-*/_alias", ignore=(404,)) or {}
+        indices = [{"index": r["index"], "docs": int(r.get("docs.count") or 0), "health": r.get("health"),
+                    "aliases": sorted(aliases.get(r["index"], {}).get("aliases", {}))}
+                   for r in sorted(rows or [], key=lambda r: r["index"])]
+        return {"engine": self.name, "cluster": health.get("status"), "live_version": self.live_version(),
+                "code_version": self.names.version, "indices": indices}
+
+    # --- writing ---
+
+    def index_items(self, items: Sequence[AdItem], *, force: bool = False) -> IndexResult:
+        """Index items; ``force`` rewrites content the engine already holds (rebuilds, review state).
+
+        Works in sub-batches of ``sub_batch`` items: while one is being written (by one
+        sender thread, so writes stay in order), the next is planned — its ads looked up
+        and its text cut with jieba — so the engine and the cutting overlap.
+        """
+        if not items:
+            return IndexResult()
+        if not self._ready:
+            self.init()
+        result, carried = IndexResult(), {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="adwatch-index") as sender:
+            in_flight: Future[IndexResult] | None = None
+            for start in range(0, len(items), self.sub_batch):
+                plans = self._plans(items[start:start + self.sub_batch], carried, force)
+                if in_flight is not None:
+                    result.merge(in_flight.result())
+                in_flight = sender.submit(self._execute, plans)
+            if in_flight is not None:
+                result.merge(in_flight.result())
+        return result
+
+    def _plans(self, items: Sequence[AdItem], carried: dict[str, dict[str, Any]], force: bool) -> list[ItemPlan]:
+        """Plans in item order; ``carried`` holds what earlier items of this write did to their ads."""
+        keys = [ad_key(item.canonical_url) for item in items]
+        previous = {**self._previous(keys), **{key: carried[key] for key in keys if key in carried}}
+        plans = []
+        for key, item in zip(keys, items, strict=True):
+            plan = self._plan(item, previous.get(key), force)
+            previous[key] = carried[key] = _state_after(plan, previous.get(key))
+            plans.append(plan)
+        for index in {a[0][next(iter(a[0]))]["_index"] for p in plans for a in p.hit_actions}:
+            self._ensure_index(index)
+        return plans
+
+    def _previous(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        response = self.client.request("POST", f"/{self.names.ads_index}/_mget", body=bodies.mget_previous(keys),
+                                       params={"_source_includes": ",".join(bodies.PREVIOUS_AD_FIELDS)})
+        return {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
+
+    def _plan(self, item: AdItem, previous: dict[str, Any] | None, force: bool) -> ItemPlan:
+        key = ad_key(item.canonical_url)
+        if previous and previous.get("content_hash") == item.content_hash and not force:
+            last_seen = max(fetched_at(item), previous.get("last_seen") or "")
+            return ItemPlan(item, [], bodies.ad_seen(self.names.ads_index, key, last_seen))
+        text = ItemText.of(item)
+        when = _first_fetched(item.content_hash, previous, fetched_at(item))
+        hit_docs = [hit_document(item, hit, text, when) for hit in item.hits]
+        write = bodies.hit_create if previous is None and not force else bodies.hit_upsert
+        actions = [write(self.names.hits_index(when), doc) for doc in hit_docs]
+        new_ids = [doc["hit_id"] for doc in hit_docs]
+        if previous and previous.get("content_hash") != item.content_hash:
+            actions += self._supersede(previous, new_ids)
+        ad_doc = ad_document(item, text, new_ids, previous, when)
+        return ItemPlan(item, actions, bodies.ad_put(self.names.ads_index, ad_doc))
+
+    def _supersede(self, previous: dict[str, Any], keep: list[str]) -> list[Action]:
+        """Mark the hits of the ad's previous version no longer current."""
+        then = _first_fetched(previous.get("content_hash", ""), previous, previous.get("fetched_at", ""))
+        index = self.names.hits_index(then)
+        return [bodies.hit_supersede(index, old) for old in previous.get("hit_ids") or [] if old not in keep]
+
+    def _execute(self, plans: list[ItemPlan]) -> IndexResult:
+        owners = [i for i, plan in enumerate(plans) for _ in plan.hit_actions]
+        hit_actions = [action for plan in plans for action in plan.hit_actions]
+        failed, rejected = self._send(hit_actions)
+        blocked = {owners[position] for position in failed}
+        ad_owners = [i for i, plan in enumerate(plans) if i not in blocked and plan.ad_action]
+        ad_failed, ad_rejected = self._send([plans[i].ad_action for i in ad_owners])
+        blocked |= {ad_owners[position] for position in ad_failed}
+        written = len(hit_actions) + len(ad_owners) - len(failed) - len(ad_failed) - len(rejected) - len(ad_rejected)
+        return IndexResult(written=written, deferred=[plans[i].item for i in sorted(blocked)],
+                           rejected=rejected + ad_rejected)
+
+    def send_actions(self, actions: list[Action]) -> IndexResult:
+        """Bulk raw actions (a journalled rejection being retried)."""
+        failed, rejected = self._send(actions)
+        return IndexResult(written=len(actions) - len(failed) - len(rejected), rejected=rejected)
+
+    def _send(self, actions: list[Action]) -> tuple[list[int], list[Rejection]]:
+        """Bulk with retries and back-off; returns positions still failing (retryably) and the rejections."""
+        pending, rejections = list(range(len(actions))), []
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            retry: list[int] = []
+            for start in range(0, len(pending), self.bulk_actions):
+                chunk = pending[start:start + self.bulk_actions]
+                self._send_chunk(actions, chunk, retry, rejections)
+            pending = retry
+            if not pending:
+                break
+        return pending, rejections
+
+    def _send_chunk(self, actions: list[Action], chunk: list[int], retry: list[int],
+                    rejections: list[Rejection]) -> None:
+        response = self.client.bulk([line for position in chunk for line in actions[position]])
+        if not response.get("errors"):
+            return
+        for position, entry in zip(chunk, response["items"], strict=True):
+            outcome = _outcome(entry)
+            status = outcome.get("status", 500)
+            if status < 300 or _settled(actions[position], status):
+                continue
+            if status in RETRYABLE_STATUSES or status == 409:
+                retry.append(position)
+            else:
+                rejections.append(Rejection(outcome.get("_id", ""), outcome.get("_index", ""), _reason(outcome),
+                                            actions[position]))
+
+    # --- reading ---
+
+    def search_hits(self, query: HitQuery) -> HitResults:
+        response = self.client.request("POST", f"/{self.names.hits_alias}/_search", body=bodies.hit_search(query),
+                                       ignore=(404,))
+        return bodies.parse_hits(response) if response else HitResults(total=0)
+
+    def _find_hit(self, hit_id: str) -> dict[str, Any] | None:
+        """A hit by id, in real time (``_mget`` over every monthly index: no refresh needed)."""
+        aliases = self.client.request("GET", f"/_alias/{self.names.hits_alias}", ignore=(404,)) or {}
+        if not aliases:
+            return None
+        docs = [{"_index": index, "_id": hit_id} for index in sorted(aliases)]
+        response = self.client.request("POST", "/_mget", body={"docs": docs})
+        return next((doc for doc in response["docs"] if doc.get("found")), None)
+
+    def get_hit(self, hit_id: str) -> dict[str, Any] | None:
+        found = self._find_hit(hit_id)
+        return bodies.parse_hits({"hits": {"total": 1, "hits": [found]}}).hits[0] if found else None
+
+    def set_review(self, hit_id: str, review: Review) -> bool:
+        found = self._find_hit(hit_id)
+        if found is None:
+            return False
+        fields = dict(zip(REVIEW_FIELDS, (review.status, review.reviewer, review.reason or None,
+                                          review.reviewed_at or None), strict=True))
+        self.client.request("POST", f"/{found['_index']}/_update/{hit_id}", body=bodies.review_update(fields),
+                            params={"retry_on_conflict": 3})
+        return True
+
+    def counts(self) -> dict[str, int]:
+        return {kind: self._count(alias) for kind, alias in (("ads", self.names.ads_alias),
+                                                              ("hits", self.names.hits_alias))}
+
+    def _count(self, alias: str) -> int:
+        response = self.client.request("GET", f"/{alias}/_count", ignore=(404,))
+        return int(response["count"]) if response else 0
+
+    def refresh(self) -> None:
+        self.client.request("POST", f"/{self.names.prefix}-*/_refresh", ignore=(404,))
+
+    def close(self) -> None:
+        self.client.close()
+
+    def iter_items(self, page: int = 200) -> Iterator[AdItem]:
+        """Every ad's current version with its hits and their review state (to rebuild another backend)."""
+        after: list[Any] | None = None
+        while True:
+            response = self.client.request("POST", f"/{self.names.ads_alias}/_search",
+                                           body=bodies.all_docs("ad_key", page, after), ignore=(404,))
+            docs = (response or {}).get("hits", {}).get("hits", [])
+            if not docs:
+                return
+            yield from self._items_with_hits([doc["_source"] for doc in docs])
+            after = docs[-1]["sort"]
+
+    def _items_with_hits(self, ads: list[dict[str, Any]]) -> Iterator[AdItem]:
+        response = self.client.request("POST", f"/{self.names.hits_alias}/_search",
+                                       body=bodies.by_ad_keys([ad["ad_key"] for ad in ads]), ignore=(404,))
+        hits: dict[str, list[dict[str, Any]]] = {}
+        for raw in (response or {}).get("hits", {}).get("hits", []):
+            hits.setdefault(raw["_source"]["ad_key"], []).append(raw["_source"])
+        for ad in ads:
+            yield _item_from_docs(ad, hits.get(ad["ad_key"], []))
+
+
+_HIT_KEYS = ("rule_id", "law", "article", "article_key", "severity", "category", "matched", "start", "end",
+             "explanation", "penalty", *REVIEW_FIELDS)
+_AD_KEYS = ("url", "site", "canonical_url", "title", "seller", "prices", "price_texts", "category_hints",
+            "image_alts", "http_status", "content_hash", "raw_ref", "categories", "risk")
+
+
+def _item_from_docs(ad: dict[str, Any], hits: list[dict[str, Any]]) -> AdItem:
+    body = ad.get("text", "")
+    title = ad.get("title", "")
+    body = body[len(title) + 1:] if title and body.startswith(title + "\n") else body
+    alts = ad.get("image_alts") or []
+    for alt in reversed(alts):
+        body = body[: -len(alt) - 1] if body.endswith("\n" + alt) else body
+    when = _first_fetched(ad.get("content_hash", ""), ad, ad.get("fetched_at", ""))
+    item = AdItem(**{key: ad[key] for key in _AD_KEYS if key in ad}, body=body, fetched_at=when)
+    item.hits = [{key: hit.get(key) for key in _HIT_KEYS} for hit in sorted(hits, key=lambda h: h["start"])]
+    return item
+

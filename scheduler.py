@@ -1,0 +1,840 @@
+"""The crawl scheduler: ``adwatch schedule run`` crawls every planned site by itself, once, on time.
+
+One long-running service per deployment.  It reads the plans (``crawler/plans.py``),
+keeps one APScheduler job per site (id ``crawl:<site>``) in a persistent job store
+(SQLite in the AdWatch store by default, or any SQLAlchemy URL such as PostgreSQL),
+and runs each crawl in its own process (Scrapy's reactor runs once per process).
+
+Guarantees:
+
+* a machine that was down runs a missed crawl once when it is back, not once per
+  missed time and not never: jobs coalesce, and the misfire grace is a day, not
+  APScheduler's one second;
+* at most one crawl per site at a time: ``max_instances=1`` in this process, and a
+  lease row (owner, expiry) taken atomically in the store across processes;
+* no scheduled run twice, even with two schedulers on one store: each run claims
+  its (job, scheduled time) row in ``schedule_runs`` before it starts;
+* a crawl that exceeds its plan's ``max_runtime`` is stopped cleanly (SIGINT, then
+  SIGTERM, then SIGKILL) and resumes next time from its Scrapy ``JOBDIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import click
+import yaml
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from rich.console import Console
+from rich.table import Table
+from scrapy.settings import BaseSettings
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import (
+    Table as SqlTable,
+)
+from sqlalchemy.exc import IntegrityError
+
+from crawler.config import PROJECT_ROOT, AdWatchConfig, project_settings
+from crawler.exceptions import AdWatchError, ScheduleError
+from crawler.plans import PlanSet, SiteTrigger, load_plans
+
+logger = logging.getLogger(__name__)
+out_console = Console()
+err_console = Console(stderr=True)
+
+JOB_PREFIX = "crawl:"
+# finish_reason of a crawl stopped before Scrapy started (its JOBDIR, if any, is kept).
+INTERRUPTED_AT_START = "interrupted-at-start"
+Clock = Callable[[], datetime]
+
+
+# --- settings --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """The ADWATCH_SCHEDULE_* settings, read once."""
+
+    enabled: bool
+    db_url: str
+    plan_dirs: list[Path]
+    timezone: tzinfo
+    misfire_grace: float
+    max_runtime: float
+    kill_grace: float
+    poll_seconds: float
+    workers: int
+    data_dir: Path
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ScheduleConfig:
+        store = AdWatchConfig.from_settings(settings)
+        db_url = settings.get("ADWATCH_SCHEDULE_DB_URL") or f"sqlite:///{store.db_path.resolve()}"
+        try:
+            timezone = ZoneInfo(settings.get("ADWATCH_SCHEDULE_TIMEZONE"))
+        except (KeyError, ValueError) as exc:
+            raise ScheduleError(f"ADWATCH_SCHEDULE_TIMEZONE: unknown time zone ({exc})") from None
+        config = cls(
+            enabled=settings.getbool("ADWATCH_SCHEDULE_ENABLED"),
+            db_url=db_url,
+            plan_dirs=[_project_path(d) for d in settings.getlist("ADWATCH_SCHEDULE_DIRS")],
+            timezone=timezone,
+            misfire_grace=settings.getfloat("ADWATCH_SCHEDULE_MISFIRE_GRACE"),
+            max_runtime=settings.getfloat("ADWATCH_SCHEDULE_MAX_RUNTIME"),
+            kill_grace=settings.getfloat("ADWATCH_SCHEDULE_KILL_GRACE"),
+            poll_seconds=settings.getfloat("ADWATCH_SCHEDULE_POLL_SECONDS"),
+            workers=settings.getint("ADWATCH_SCHEDULE_WORKERS"),
+            data_dir=store.data_dir,
+        )
+        config.check()
+        return config
+
+    def check(self) -> None:
+        for name, value in (
+            ("MISFIRE_GRACE", self.misfire_grace),
+            ("MAX_RUNTIME", self.max_runtime),
+            ("POLL_SECONDS", self.poll_seconds),
+            ("WORKERS", self.workers),
+        ):
+            if value <= 0:
+                raise ScheduleError(f"ADWATCH_SCHEDULE_{name} must be positive, got {value}")
+        if self.kill_grace < 0:
+            raise ScheduleError(f"ADWATCH_SCHEDULE_KILL_GRACE must not be negative, got {self.kill_grace}")
+
+
+def _project_path(value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def known_sites() -> dict[str, str]:
+    """Every site profile: name → profile group."""
+    from crawler.spiderloader import ProfileSpiderLoader
+
+    loader = ProfileSpiderLoader(project_settings())
+    return {name: loader.profiles[name].group for name in loader.list()}
+
+
+def make_engine(db_url: str) -> Engine:
+    """An engine for the job store and the run history; SQLite waits for a busy file instead of failing."""
+    if not db_url.startswith("sqlite:///"):
+        return create_engine(db_url, pool_pre_ping=True)
+    Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(db_url, connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection: Any, record: Any) -> None:
+    """WAL like the AdWatch store (readers never wait for the scheduler), and no fsync per history row."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+# --- run history and leases --------------------------------------------------------
+
+METADATA = MetaData()
+RUNS = SqlTable(
+    "schedule_runs",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Text, nullable=False),
+    Column("site", Text, nullable=False),
+    Column("plan_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # scheduled | manual
+    Column("scheduled_for", Text, nullable=False),
+    Column("started_at", Text, nullable=False),
+    Column("finished_at", Text),
+    Column("status", Text, nullable=False),  # running | ok | timeout | failed | skipped | interrupted
+    Column("finish_reason", Text, nullable=False, default=""),
+    Column("pages", Integer, nullable=False, default=0),
+    Column("ads", Integer, nullable=False, default=0),
+    Column("hits", Integer, nullable=False, default=0),
+    Column("errors", Integer, nullable=False, default=0),
+    Column("owner", Text, nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    UniqueConstraint("job_id", "scheduled_for", name="schedule_runs_once"),
+)
+LEASES = SqlTable(
+    "schedule_leases",
+    METADATA,
+    Column("job_id", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("acquired_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+
+@dataclass
+class CrawlOutcome:
+    status: str  # ok | timeout | failed | interrupted
+    finish_reason: str = ""
+    pages: int = 0
+    ads: int = 0
+    hits: int = 0
+    errors: int = 0
+    message: str = ""
+
+
+class RunStore:
+    """``schedule_runs`` (one row per run, unique per job and scheduled time) and ``schedule_leases``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        METADATA.create_all(engine)
+
+    def acquire_lease(self, job_id: str, owner: str, now: datetime, ttl: float) -> bool:
+        """Take the job's lease unless another owner holds an unexpired one; atomic in SQLite and PostgreSQL."""
+        stamp = now.timestamp()
+        values = {"job_id": job_id, "owner": owner, "acquired_at": stamp, "expires_at": stamp + ttl}
+        statement = self._upsert(values, where=LEASES.c.expires_at <= stamp)
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+            holder = conn.execute(select(LEASES.c.owner).where(LEASES.c.job_id == job_id)).scalar()
+        return holder == owner
+
+    def _upsert(self, values: dict[str, Any], where: Any) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        statement = dialect_insert(LEASES).values(**values)
+        changes = {key: statement.excluded[key] for key in ("owner", "acquired_at", "expires_at")}
+        return statement.on_conflict_do_update(index_elements=[LEASES.c.job_id], set_=changes, where=where)
+
+    def release_lease(self, job_id: str, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(LEASES).where(LEASES.c.job_id == job_id, LEASES.c.owner == owner))
+
+    def claim_run(self, row: dict[str, Any]) -> int | None:
+        """Insert the run's row; ``None`` if this job's run for that scheduled time exists already."""
+        try:
+            with self.engine.begin() as conn:
+                return conn.execute(insert(RUNS).values(**row)).inserted_primary_key[0]
+        except IntegrityError:
+            return None
+
+    def finish_run(self, run_id: int, outcome: CrawlOutcome, finished_at: datetime) -> None:
+        values = {
+            "finished_at": finished_at.isoformat(timespec="seconds"),
+            "status": outcome.status,
+            "finish_reason": outcome.finish_reason,
+            "pages": outcome.pages,
+            "ads": outcome.ads,
+            "hits": outcome.hits,
+            "errors": outcome.errors,
+            "message": outcome.message[:2000],
+        }
+        with self.engine.begin() as conn:
+            conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
+
+    def history(self, site: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        query = select(RUNS).order_by(RUNS.c.scheduled_for.desc(), RUNS.c.id.desc()).limit(limit)
+        if site:
+            query = query.where(RUNS.c.site == site)
+        with self.engine.begin() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+
+# --- running one crawl ---------------------------------------------------------------
+
+
+class Launcher(Protocol):
+    def run(self, site: str, max_runtime: float) -> CrawlOutcome: ...
+
+    def stop_all(self) -> None: ...
+
+
+class CrawlLauncher:
+    """Runs ``python -m scheduler crawl-one SITE`` and stops it cleanly when it overruns.
+
+    Each site keeps a Scrapy ``JOBDIR`` under ``<data dir>/jobs/<site>``: kept when
+    a crawl was stopped, so the next run resumes where it stopped, and removed
+    when a crawl finished, so the next run starts afresh.
+    """
+
+    def __init__(self, data_dir: Path, kill_grace: float, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.kill_grace = kill_grace
+        self.env = env
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(self.env if self.env is not None else os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
+        return env
+
+    def run(self, site: str, max_runtime: float) -> CrawlOutcome:
+        jobdir = self.data_dir / "jobs" / site
+        result = self.data_dir / "jobs" / f"{site}.result.json"
+        result.unlink(missing_ok=True)
+        log = self.data_dir / "logs" / f"schedule-{site}-{datetime.now():%Y%m%d-%H%M%S}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "scheduler",
+            "crawl-one",
+            site,
+            "--jobdir",
+            str(jobdir),
+            "--result",
+            str(result),
+            "--log-file",
+            str(log),
+        ]
+        with log.open("ab") as output:
+            proc = subprocess.Popen(
+                command,
+                env=self._environment(),
+                stdout=output,
+                stderr=output,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            with self._lock:
+                self._running[site] = proc
+            try:
+                timed_out = self._wait(proc, max_runtime)
+            finally:
+                with self._lock:
+                    self._running.pop(site, None)
+        return self._outcome(proc.returncode, timed_out, result, jobdir, log)
+
+    def _wait(self, proc: subprocess.Popen[bytes], max_runtime: float) -> bool:
+        try:
+            proc.wait(timeout=max_runtime)
+            return False
+        except subprocess.TimeoutExpired:
+            logger.warning("Crawl pid %d overran its %.0f s; stopping it", proc.pid, max_runtime)
+            self.stop(proc)
+            return True
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGINT (Scrapy closes gracefully and keeps its JOBDIR), then SIGTERM, then SIGKILL."""
+        for sig, grace in ((signal.SIGINT, self.kill_grace), (signal.SIGTERM, self.kill_grace / 2 or 1.0)):
+            if proc.poll() is not None:
+                return
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=grace)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+        proc.kill()
+        proc.wait()
+
+    def stop_all(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            running = list(self._running.values())
+        threads = [threading.Thread(target=self.stop, args=(proc,)) for proc in running]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _outcome(self, code: int, timed_out: bool, result: Path, jobdir: Path, log: Path) -> CrawlOutcome:
+        figures = json.loads(result.read_text(encoding="utf-8")) if result.exists() else {}
+        reason = figures.get("finish_reason", "")
+        if reason not in ("", "shutdown", INTERRUPTED_AT_START):
+            shutil.rmtree(jobdir, ignore_errors=True)  # complete: the next run starts afresh
+        if timed_out:
+            status = "timeout"
+        elif self._stopping.is_set():
+            status = "interrupted"
+        else:
+            status = "ok" if code == 0 and figures else "failed"
+        message = "" if status == "ok" else f"exit code {code}; log {log}"
+        fields = {k: figures.get(k, 0) for k in ("pages", "ads", "hits", "errors")}
+        return CrawlOutcome(status, reason, message=message, **fields)
+
+
+def crawl_one(site: str, jobdir: Path, result: Path, log_file: Path) -> int:
+    """The child process: crawl one site with a JOBDIR and write its figures as JSON."""
+    from crawler.run import crawl_sites
+
+    overrides = {"JOBDIR": str(jobdir), "LOG_FILE": str(log_file), "LOG_FILE_APPEND": True}
+    try:
+        [outcome] = crawl_sites([site], overrides)
+    except KeyboardInterrupt:  # stopped while still loading the rulebook, before Scrapy took over the signals
+        _write_result(result, {"site": site, "finish_reason": INTERRUPTED_AT_START})
+        return 1
+    stats = outcome.stats
+    figures = {
+        "site": site,
+        "finish_reason": outcome.finish_reason,
+        "pages": outcome.pages,
+        "ads": outcome.items,
+        "hits": int(stats.get("store/hits", 0)) + int(stats.get("price/hits", 0)),
+        "errors": outcome.errors,
+    }
+    _write_result(result, figures)
+    return 0
+
+
+def _write_result(result: Path, figures: dict[str, Any]) -> None:
+    result.parent.mkdir(parents=True, exist_ok=True)
+    result.write_text(json.dumps(figures, ensure_ascii=False), encoding="utf-8")
+
+
+# --- the service -----------------------------------------------------------------------
+
+_bound = threading.local()
+
+
+def _bind(service: CrawlService) -> None:
+    """Executor-thread initializer: jobs run by this thread belong to ``service``."""
+    _bound.service = service
+
+
+def run_scheduled_crawl(site: str) -> None:
+    """The job function stored (by reference) in the job store."""
+    service: CrawlService | None = getattr(_bound, "service", None)
+    if service is None:
+        raise ScheduleError(f"crawl job for {site!r} ran outside a scheduler service thread")
+    service.run_site(site)
+
+
+@dataclass
+class RunRecord:
+    run_id: int | None
+    site: str
+    scheduled_for: datetime
+    status: str
+    outcome: CrawlOutcome | None = None
+
+
+@dataclass
+class CrawlService:
+    """The APScheduler scheduler, the plans, the run store and the launcher, wired together."""
+
+    config: ScheduleConfig
+    plans: PlanSet
+    launcher: Launcher
+    engine: Engine | None = None
+    clock: Clock | None = None
+    owner: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+
+    def __post_init__(self) -> None:
+        self.engine = self.engine or make_engine(self.config.db_url)
+        self.runs = RunStore(self.engine)
+        self.triggers: dict[str, SiteTrigger] = self.plans.triggers()
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
+            executors={
+                "default": ThreadPoolExecutor(
+                    self.config.workers, pool_kwargs={"initializer": _bind, "initargs": (self,)}
+                )
+            },
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": self._grace},
+            timezone=self.config.timezone,
+        )
+
+    @property
+    def _grace(self) -> int:
+        return int(self.config.misfire_grace)
+
+    def now(self) -> datetime:
+        return (self.clock or (lambda: datetime.now(self.config.timezone)))().astimezone(self.config.timezone)
+
+    # lifecycle
+
+    def start(self, paused: bool = False) -> None:
+        """Start with jobs matching the plans; a paused start processes no job (for the CLI's edits)."""
+        self.scheduler.start(paused=True)
+        self.sync_jobs()
+        if not paused:
+            self.scheduler.resume()
+
+    def shutdown(self) -> None:
+        self.launcher.stop_all()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def sync_jobs(self) -> None:
+        """One job per planned site; a changed plan keeps the job's next run (a missed run still runs)."""
+        for site, trigger in self.triggers.items():
+            job_id = JOB_PREFIX + site
+            job = self.scheduler.get_job(job_id)
+            if job is None:
+                try:
+                    self.scheduler.add_job(
+                        run_scheduled_crawl, trigger=trigger, args=[site], id=job_id, name=f"crawl {site}"
+                    )
+                except ConflictingIdError:  # another scheduler added it just now
+                    pass
+            elif job.trigger != trigger or job.misfire_grace_time != self._grace:
+                self.scheduler.modify_job(job_id, trigger=trigger, misfire_grace_time=self._grace)
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(JOB_PREFIX) and job.id.removeprefix(JOB_PREFIX) not in self.triggers:
+                self.scheduler.remove_job(job.id)
+
+    # running
+
+    def run_site(self, site: str, kind: str = "scheduled") -> RunRecord:
+        """Run the site's crawl now, for the latest scheduled time (or for now, if ``kind`` is manual).
+
+        The run first claims its (job, scheduled time) row, so no scheduler runs it again, then takes
+        the site's lease, so it never overlaps another run of the site; busy, it is recorded as skipped.
+        """
+        trigger = self.triggers.get(site)
+        if trigger is None:
+            raise ScheduleError(f"站点未列入计划 site {site!r} is in no plan")
+        now = self.now()
+        scheduled_for = (trigger.latest_fire(now) if kind == "scheduled" else None) or now
+        plan = trigger.plan_at(scheduled_for)
+        max_runtime = plan.max_runtime if plan and plan.max_runtime else self.config.max_runtime
+        row = {
+            "job_id": JOB_PREFIX + site,
+            "site": site,
+            "plan_id": plan.id if plan else "",
+            "kind": kind,
+            "scheduled_for": scheduled_for.isoformat(timespec="seconds"),
+            "started_at": now.isoformat(timespec="seconds"),
+            "status": "running",
+            "owner": self.owner,
+        }
+        run_id = self.runs.claim_run(row)
+        if run_id is None:
+            logger.info("Not running %s for %s: that run happened already", site, scheduled_for)
+            return RunRecord(None, site, scheduled_for, "duplicate")
+        with self._lease(row["job_id"], now, max_runtime) as held:
+            if not held:
+                skipped = CrawlOutcome("skipped", message="busy: another run of this site holds the lease")
+                self.runs.finish_run(run_id, skipped, now)
+                logger.warning("Skipped %s at %s: another run of it is in progress", site, scheduled_for)
+                return RunRecord(run_id, site, scheduled_for, "skipped", skipped)
+            outcome = self.launcher.run(site, max_runtime)
+            self.runs.finish_run(run_id, outcome, self.now())
+            return RunRecord(run_id, site, scheduled_for, outcome.status, outcome)
+
+    @contextmanager
+    def _lease(self, job_id: str, now: datetime, max_runtime: float) -> Iterator[bool]:
+        owner = f"{self.owner}/{uuid.uuid4().hex[:8]}"
+        ttl = max_runtime + 2 * self.config.kill_grace + 60
+        held = self.runs.acquire_lease(job_id, owner, now, ttl)
+        try:
+            yield held
+        finally:
+            if held:
+                self.runs.release_lease(job_id, owner)
+
+    def serve(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set, waking every poll interval to see what other commands changed."""
+        self.start()
+        try:
+            while not stop.wait(self.config.poll_seconds):
+                self.scheduler.wakeup()
+        finally:
+            self.shutdown()
+
+
+# --- building from settings ----------------------------------------------------------
+
+
+def load_config_and_plans() -> tuple[ScheduleConfig, PlanSet]:
+    config = ScheduleConfig.from_settings(project_settings())
+    return config, load_plans(config.plan_dirs, known_sites(), config.timezone)
+
+
+def _service() -> CrawlService:
+    config, plans = load_config_and_plans()
+    launcher = CrawlLauncher(config.data_dir, config.kill_grace)
+    return CrawlService(config, plans, launcher)
+
+
+@contextmanager
+def _editing() -> Iterator[CrawlService]:
+    """A paused scheduler on the job store, for the commands that look at or change jobs."""
+    service = _service()
+    service.start(paused=True)
+    try:
+        yield service
+    finally:
+        service.scheduler.shutdown(wait=False)
+
+
+def _local(moment: datetime | None, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "—（已暂停 paused）"
+
+
+# --- the CLI ---------------------------------------------------------------------------
+
+
+class _ScheduleGroup(click.Group):
+    """Turns AdWatch's errors (bad plans, an unreachable job store) into one readable line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AdWatchError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group("schedule", cls=_ScheduleGroup)
+def schedule() -> None:
+    """定时抓取：按计划（含双十一、618 高峰）自动抓取。 Scheduled crawls from the plan files."""
+
+
+@schedule.command("run")
+def run_command() -> None:
+    """运行调度服务直到 Ctrl-C（每个部署只运行一个）。 Run the scheduler service until Ctrl-C (one per deployment)."""
+    service = _service()
+    if not service.config.enabled:
+        raise click.ClickException("调度已关闭 scheduling is off (ADWATCH_SCHEDULE_ENABLED)")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    err_console.print(
+        f"调度服务已启动 scheduler up: {len(service.triggers)} 个站点 sites, "
+        f"时区 timezone {service.config.timezone}, 任务库 job store {_safe_url(service.config.db_url)}"
+    )
+    service.serve(stop)
+    err_console.print("调度服务已停止 scheduler stopped")
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@schedule.command("list")
+@click.option("--days", type=int, default=0, help="另列出未来 N 天的抓取 / also list the crawls due in the next N days")
+def list_command(days: int) -> None:
+    """列出各站点的任务与下次运行时间。 List each site's job and its next run."""
+    with _editing() as service:
+        tz = service.config.timezone
+        table = Table(title="定时任务 scheduled jobs")
+        for column in ("任务 job", "计划 plans", "下次运行 next run"):
+            table.add_column(column, overflow="fold")
+        for job in sorted(service.scheduler.get_jobs(), key=lambda j: j.id):
+            plans = "; ".join(
+                f"{p.id} ({p.describe_trigger()}, {p.describe_windows()}, 优先级 priority {p.priority})"
+                for p in job.trigger.plans
+            )
+            table.add_row(job.id, plans, _local(job.next_run_time, tz))
+        out_console.print(table)
+        if days:
+            _print_upcoming(service.plans, service.now(), days)
+
+
+def _print_upcoming(plans: PlanSet, start: datetime, days: int) -> None:
+    table = Table(title=f"未来 {days} 天的抓取 crawls due in the next {days} days")
+    for column in ("时间 time", "站点 site", "计划 plan"):
+        table.add_column(column)
+    for fire, site, plan_id in plans.fire_times(start, start + timedelta(days=days)):
+        table.add_row(f"{fire:%Y-%m-%d %H:%M}", site, plan_id)
+    out_console.print(table)
+
+
+@schedule.command("validate")
+def validate_command() -> None:
+    """检查计划文件（cron、时间窗、站点）。 Check the plan files: cron, windows, sites."""
+    config, plans = load_config_and_plans()
+    for plan in plans.plans:
+        out_console.print(
+            f"✓ {plan.id}: {', '.join(plan.sites)} · {plan.describe_trigger()} · {plan.describe_windows()} · "
+            f"优先级 priority {plan.priority}"
+        )
+    out_console.print(f"计划有效 plans valid: {len(plans.plans)} 个计划 plans, {len(plans.sites())} 个站点 sites")
+
+
+@schedule.command("pause")
+@click.argument("sites", nargs=-1, required=True)
+def pause_command(sites: tuple[str, ...]) -> None:
+    """暂停站点的定时抓取。 Pause the scheduled crawls of SITES."""
+    _set_paused(sites, paused=True)
+
+
+@schedule.command("resume")
+@click.argument("sites", nargs=-1, required=True)
+def resume_command(sites: tuple[str, ...]) -> None:
+    """恢复站点的定时抓取。 Resume the scheduled crawls of SITES."""
+    _set_paused(sites, paused=False)
+
+
+def _set_paused(sites: tuple[str, ...], paused: bool) -> None:
+    with _editing() as service:
+        for site in sites:
+            try:
+                job = (service.scheduler.pause_job if paused else service.scheduler.resume_job)(JOB_PREFIX + site)
+            except JobLookupError:
+                raise click.ClickException(f"没有该站点的任务 no job for site {site!r}") from None
+            state = (
+                "已暂停 paused"
+                if paused
+                else f"已恢复 resumed, 下次 next {_local(job.next_run_time, job.trigger.timezone)}"
+            )
+            out_console.print(f"{site}: {state}")
+
+
+@schedule.command("trigger")
+@click.argument("site")
+def trigger_command(site: str) -> None:
+    """立即抓取一个站点（前台运行，遵守租约）。 Crawl SITE now, in the foreground, honouring the lease."""
+    service = _service()
+    record = service.run_site(site, kind="manual")
+    if record.status == "skipped":
+        raise click.ClickException(f"{site} 正在抓取中 is being crawled right now; 稍后再试 try later")
+    outcome = record.outcome or CrawlOutcome(record.status)
+    out_console.print(
+        f"{site}: {outcome.status} · 页面 pages {outcome.pages} · 广告 ads {outcome.ads} · "
+        f"命中 hits {outcome.hits} · 错误 errors {outcome.errors} {outcome.message}"
+    )
+
+
+@schedule.command("history")
+@click.option("--site", help="按站点筛选 / filter by site")
+@click.option("--limit", type=int, default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 行输出 / print JSON lines")
+def history_command(site: str | None, limit: int, as_json: bool) -> None:
+    """运行记录：开始、结束、页面、广告、命中、错误。 Run history: start, end, pages, ads, hits, errors."""
+    config = ScheduleConfig.from_settings(project_settings())
+    rows = RunStore(make_engine(config.db_url)).history(site, limit)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table(title=f"运行记录 run history ({len(rows)})")
+    columns = (
+        "site",
+        "plan_id",
+        "kind",
+        "scheduled_for",
+        "started_at",
+        "finished_at",
+        "status",
+        "pages",
+        "ads",
+        "hits",
+        "errors",
+    )
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row[c] if row[c] is not None else "") for c in columns))
+    out_console.print(table)
+
+
+@schedule.command("add")
+@click.argument("plan_id")
+@click.option("--site", "sites", multiple=True, required=True, help="站点或 @组 / a site or @group (repeatable)")
+@click.option("--cron", help="cron 表达式，如 '0 2 * * *' / a crontab expression")
+@click.option("--interval", help="间隔，如 2h、30m / an interval such as 2h or 30m")
+@click.option(
+    "--window",
+    "windows",
+    multiple=True,
+    metavar="NAME[=MM-DD..MM-DD]",
+    help="活动时间窗 / an active date window, defined here if given with dates",
+)
+@click.option("--priority", type=int, default=0, show_default=True)
+@click.option("--max-runtime", help="最长运行时间，如 45m / maximum run time such as 45m")
+@click.option(
+    "--file", "file_name", default="local.yaml", show_default=True, help="写入的计划文件 / plan file to write"
+)
+def add_command(
+    plan_id: str,
+    sites: tuple[str, ...],
+    cron: str | None,
+    interval: str | None,
+    windows: tuple[str, ...],
+    priority: int,
+    max_runtime: str | None,
+    file_name: str,
+) -> None:
+    """新增一个计划（校验全部计划后写入）。 Add a plan to a plan file, after validating every plan with it."""
+    config = ScheduleConfig.from_settings(project_settings())
+    if not config.plan_dirs:
+        raise click.ClickException("ADWATCH_SCHEDULE_DIRS 为空 is empty")
+    path = config.plan_dirs[0] / file_name
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data = data or {}
+    entry: dict[str, Any] = {"id": plan_id, "sites": list(sites), "priority": priority}
+    entry.update({k: v for k, v in (("cron", cron), ("interval", interval), ("max_runtime", max_runtime)) if v})
+    entry["windows"] = [_add_window(data, spec) for spec in windows]
+    data.setdefault("plans", []).append(entry)
+    original = path.read_text(encoding="utf-8") if path.exists() else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    try:
+        load_plans(config.plan_dirs, known_sites(), config.timezone)
+    except AdWatchError:
+        if original is None:
+            path.unlink()
+        else:
+            path.write_text(original, encoding="utf-8")
+        raise
+    out_console.print(
+        f"已添加计划 plan added: {plan_id} → {path.name}；重启 restart `adwatch schedule run` 生效 to apply"
+    )
+
+
+def _add_window(data: dict[str, Any], spec: str) -> str:
+    name, sep, span = spec.partition("=")
+    if sep:
+        start, dots, end = span.partition("..")
+        if not dots:
+            raise click.BadParameter(f"应为 NAME=MM-DD..MM-DD, got {spec!r}", param_hint="--window")
+        data.setdefault("windows", {})[name] = {"start": start, "end": end}
+    return name
+
+
+# --- ``python -m scheduler crawl-one``: the crawl child process ---------------------------
+
+
+def _child_main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m scheduler")
+    sub = parser.add_subparsers(dest="command", required=True)
+    one = sub.add_parser("crawl-one", help="crawl one site with a JOBDIR (run by the scheduler)")
+    one.add_argument("site")
+    one.add_argument("--jobdir", type=Path, required=True)
+    one.add_argument("--result", type=Path, required=True)
+    one.add_argument("--log-file", type=Path, required=True)
+    args = parser.parse_args(argv)
+    return crawl_one(args.site, args.jobdir, args.result, args.log_file)
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))

@@ -1,0 +1,116 @@
+"""What only the search engine does: rejections, highlighting, monthly indices, versions behind aliases, rebuilds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.backend import HitQuery, Review
+from indexer.clients import OpenSearchClient
+from indexer.engine import EngineIndex
+from indexer.lifecycle import rebuild
+from indexer.sqlite import SqliteStore
+from indexer.testing import OpenSearchNode
+from tests.indexer.conftest import drop, engine_index
+from tests.indexer.items import catalogue, drug_ad
+
+
+def oversized_seller(item):
+    item.seller = "药" * 12000  # 36 000 bytes: more than a keyword term may hold
+    return item
+
+
+def risk_as_text(item):
+    item.risk = "很高"
+    return item
+
+
+@pytest.mark.parametrize(("spoil", "reason"), [(oversized_seller, "immense term"),
+                                               (risk_as_text, "mapper_parsing_exception")],
+                         ids=["oversized-field", "mapping-conflict"])
+def test_a_rejected_document_is_reported_with_the_reason_and_blocks_nothing(opensearch_index: EngineIndex, spoil,
+                                                                           reason: str) -> None:
+    items = catalogue()
+    items[1] = spoil(items[1])
+    result = opensearch_index.index_items(items)
+    opensearch_index.refresh()
+    assert result.deferred == []
+    assert {r.doc_id for r in result.rejected} >= {h["hit_id"] for h in _hits_of(items[1])}
+    assert all(reason in r.reason for r in result.rejected)
+    assert opensearch_index.counts()["hits"] == 5 - len(items[1].hits)
+    assert opensearch_index.search_hits(HitQuery(sites=("hospital",))).total == 1
+
+
+def _hits_of(item):
+    from indexer.documents import ItemText, hit_document
+
+    return [hit_document(item, h, ItemText.of(item)) for h in item.hits]
+
+
+def test_highlights_mark_the_query_words_in_the_raw_text(opensearch_index: EngineIndex) -> None:
+    opensearch_index.index_items(catalogue())
+    opensearch_index.refresh()
+    [hit] = opensearch_index.search_hits(HitQuery(text="治愈率 糖尿病")).hits
+    assert any("<em>糖尿病</em>" in fragment and "<em>治愈率</em>" in fragment for fragment in hit["highlight"])
+
+
+def test_hits_go_to_monthly_indices_behind_one_alias(opensearch_index: EngineIndex) -> None:
+    opensearch_index.index_items([*catalogue(), drug_ad(body="新品上市", hits=[("新品", "x-new", "广告法第三条")],
+                                                        fetched_at="2026-12-03T00:00:00+00:00")])
+    opensearch_index.refresh()
+    prefix = opensearch_index.names.prefix
+    indices = {row["index"]: row for row in opensearch_index.status()["indices"]}
+    assert set(indices) == {f"{prefix}-ads-v1", f"{prefix}-hits-v1-2026.11", f"{prefix}-hits-v1-2026.12"}
+    assert indices[f"{prefix}-hits-v1-2026.12"]["aliases"] == [f"{prefix}-hits"]
+    assert opensearch_index.search_hits(HitQuery(current_only=False)).total == 6
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    with SqliteStore(tmp_path / "adwatch.db") as store:
+        store.save_items(catalogue())
+        [target] = [h["id"] for h in store.current_hits(sites=["hospital"])]
+        store.set_review(target, Review("confirmed", "王审核", "属实", "2026-11-13T09:00:00+00:00"))
+        yield store
+
+
+def test_a_mapping_change_is_rebuilt_behind_the_aliases_without_downtime(opensearch_node: OpenSearchNode,
+                                                                         store: SqliteStore) -> None:
+    client = OpenSearchClient(opensearch_node.url)
+    old = engine_index(client, version=1)
+    new = engine_index(client, prefix=old.names.prefix, version=2)
+    try:
+        assert rebuild(old, store.iter_items()).version == 1
+        new.init()
+        assert (new.live_version(), new.search_hits(HitQuery()).total) == (1, 5)
+        report = rebuild(new, store.iter_items(), drop_old=True)
+        assert (report.previous_version, report.version, new.live_version()) == (1, 2, 2)
+        assert new.search_hits(HitQuery(statuses=("confirmed",))).total == 1
+        assert {row["index"] for row in new.status()["indices"]} == {
+            f"{new.names.prefix}-ads-v2", f"{new.names.prefix}-hits-v2-2026.11"}
+        new.index_items([drug_ad(body="新品", hits=[("新品", "x-new", "广告法第三条")], fetched_at="2027-01-02")])
+        new.refresh()
+        assert new.search_hits(HitQuery(sites=("mall",))).total == 3
+    finally:
+        drop(new)
+        client.close()
+
+
+def test_a_backend_is_rebuilt_from_another_engine(opensearch_node: OpenSearchNode, store: SqliteStore,
+                                                  tmp_path: Path) -> None:
+    client = OpenSearchClient(opensearch_node.url)
+    source, target = engine_index(client), engine_index(client)
+    try:
+        rebuild(source, store.iter_items())
+        rebuild(target, source.iter_items())
+        with SqliteStore(tmp_path / "copy.db") as copy:
+            rebuild(copy, source.iter_items())
+            for backend in (target, copy):
+                assert sorted(backend.search_hits(HitQuery(size=50)).ids) == sorted(
+                    store.search_hits(HitQuery(size=50)).ids)
+                assert backend.search_hits(HitQuery(statuses=("confirmed",))).hits[0]["reviewer"] == "王审核"
+    finally:
+        drop(source)
+        drop(target)
+        client.close()

@@ -1,0 +1,406 @@
+"""The crawl scheduler on a controllable clock: plans, windows, misfires, overlap, two schedulers, timeouts.
+
+Fire times come from the real APScheduler triggers over simulated days; the real BackgroundScheduler runs
+under time-machine where it has to (misfire after downtime, two schedulers), with a fake launcher standing in
+for the crawl process, except in the one test that stops and resumes a real crawl.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from click.testing import CliRunner, Result
+from rich.console import Console
+
+from crawler.exceptions import PlanError
+from crawler.plans import PlanSet, load_plans
+from sandbox.server import SandboxWeb
+from scheduler import JOB_PREFIX, CrawlLauncher, CrawlOutcome, CrawlService, ScheduleConfig, known_sites
+from tests.conftest import REPO
+
+TZ = ZoneInfo("Asia/Shanghai")
+PLAN_DIR = REPO / "sandbox" / "schedules"
+SHOPS = ("flashsale", "healthfood", "jsmall", "mall", "pharmacy")
+OTHERS = ("collect", "hospital", "news")
+KNOWN = known_sites()
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+def sandbox_plans() -> PlanSet:
+    return load_plans([PLAN_DIR], KNOWN, TZ)
+
+
+def every(start: str, end: str, step: timedelta) -> list[datetime]:
+    """Times from ``start`` while before ``end``, ``step`` apart (written out without APScheduler)."""
+    moments, moment = [], at(start)
+    while moment < at(end):
+        moments.append(moment)
+        moment += step
+    return moments
+
+
+DAY, TWO_HOURS, FOUR_HOURS = timedelta(days=1), timedelta(hours=2), timedelta(hours=4)
+
+
+# --- plans ------------------------------------------------------------------------------------------
+
+
+def test_a_simulated_30_days_fire_exactly_the_expected_crawls() -> None:
+    """10-05 to 11-04: daily 02:00 for all; from 10-20 (双十一 window) the shops every two hours instead."""
+    expected = {(moment, site) for site in OTHERS for moment in every("2026-10-05 02:00", "2026-11-04", DAY)}
+    for site in SHOPS:
+        expected |= {(moment, site) for moment in every("2026-10-05 02:00", "2026-10-20", DAY)}
+        expected |= {(moment, site) for moment in every("2026-10-20 00:00", "2026-11-04", TWO_HOURS)}
+    fired = sandbox_plans().fire_times(at("2026-10-05 00:00"), at("2026-11-04 00:00"))
+    assert len(fired) == len(expected) == 3 * 30 + 5 * (15 + 15 * 12)
+    assert {(moment, site) for moment, site, _ in fired} == expected
+    plans = Counter((site in SHOPS, plan) for moment, site, plan in fired)
+    assert plans == {(False, "daily"): 90, (True, "daily"): 75, (True, "double11-surge"): 900}
+
+
+def test_the_surge_window_closes_and_the_daily_plan_comes_back() -> None:
+    fired = [(m, p) for m, s, p in sandbox_plans().fire_times(at("2026-11-12 20:00"), at("2026-11-14 03:00"))
+             if s == "mall"]  # fmt: skip
+    assert fired == [
+        (at("2026-11-12 20:00"), "double11-surge"),
+        (at("2026-11-12 22:00"), "double11-surge"),
+        (at("2026-11-13 02:00"), "daily"),
+        (at("2026-11-14 02:00"), "daily"),
+    ]
+
+
+def test_the_618_window_crawls_the_shops_every_four_hours() -> None:
+    fired = sandbox_plans().fire_times(at("2026-05-24 00:00"), at("2026-06-22 00:00"))
+    mall = [(m, p) for m, s, p in fired if s == "mall"]
+    expected = [(at("2026-05-24 02:00"), "daily")]
+    expected += [(m, "618-surge") for m in every("2026-05-25 00:00", "2026-06-21", FOUR_HOURS)]
+    expected += [(at("2026-06-21 02:00"), "daily")]
+    assert mall == expected
+    assert [m for m, s, _ in fired if s == "news"] == every("2026-05-24 02:00", "2026-06-22", DAY)
+
+
+def test_a_job_started_late_stands_for_the_latest_fire_time() -> None:
+    trigger = sandbox_plans().trigger("mall")
+    assert trigger.latest_fire(at("2026-10-25 03:59")) == at("2026-10-25 02:00")
+    assert trigger.latest_fire(at("2026-10-15 01:00")) == at("2026-10-14 02:00")
+    assert trigger.plan_at(at("2026-10-25 02:00")).id == "double11-surge"
+
+
+def _write_plans(directory: Path, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "plans.yaml").write_text(text, encoding="utf-8")
+    return directory
+
+
+PLAN_ERRORS = [
+    ("plans:\n  - {id: nightly, sites: [mall], cron: '0 25 * * *'}\n", "plans[0] (nightly) → cron: bad cron"),
+    ("plans:\n  - {id: nightly, sites: [mal], cron: '0 2 * * *'}\n", "unknown site 'mal'；did you mean 'mall'?"),
+    ("plans:\n  - {id: weekly, sites: [mall], cron: '0 2 * * 1'}\n", "write the weekday as mon-sun"),
+    ("plans:\n  - {id: both, sites: [mall], cron: '0 2 * * *', interval: 2h}\n", "exactly one of cron or interval"),
+    ("plans:\n  - {id: often, sites: [mall], interval: soon}\n", "plans[0] (often) → interval: bad duration"),
+    (
+        "windows:\n  w: {start: '11-12', end: '10-20'}\nplans:\n  - {id: s, sites: [mall], cron: '0 2 * * *'}\n",
+        "windows.w → entry: inverted window",
+    ),
+    (
+        "windows:\n  a: {start: '10-01', end: '10-31'}\n  b: {start: '10-20', end: '11-12'}\nplans:\n"
+        "  - {id: x, sites: [mall], interval: 2h, windows: [a], priority: 5}\n"
+        "  - {id: y, sites: ['@sandbox'], interval: 3h, windows: [b], priority: 5}\n",
+        "plans[1] (y) → windows: overlaps plan 'x' for mall at the same priority 5",
+    ),
+    (
+        "plans:\n  - {id: x, sites: [mall], cron: '0 2 * * *', windows: [double12]}\n",
+        "plans[0] (x) → windows: unknown window 'double12'",
+    ),
+    ("plans:\n  - {id: x, sites: ['@shopz'], cron: '0 2 * * *'}\n", "unknown group '@shopz'"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), PLAN_ERRORS, ids=[
+    "bad-cron", "unknown-site", "numeric-weekday", "two-triggers", "bad-interval", "inverted-window",
+    "overlapping-windows", "unknown-window", "unknown-group"])  # fmt: skip
+def test_invalid_plans_are_rejected_naming_file_entry_and_field(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(PlanError) as caught:
+        load_plans([_write_plans(tmp_path, text)], KNOWN, TZ)
+    assert "plans.yaml" in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_the_shipped_plans_are_valid() -> None:
+    for directory in (PLAN_DIR, REPO / "crawler" / "schedules"):
+        assert load_plans([directory], KNOWN, TZ).plans
+
+
+# --- the service ---------------------------------------------------------------------------------------
+
+
+class FakeLauncher:
+    """Records every crawl; ``gate`` (if set) holds the crawls of ``held`` sites until it is opened."""
+
+    def __init__(self, gate: threading.Event | None = None, held: tuple[str, ...] = ()) -> None:
+        self.calls: list[tuple[str, datetime]] = []
+        self.gate = gate
+        self.held = held
+        self.lock = threading.Lock()
+
+    def run(self, site: str, max_runtime: float) -> CrawlOutcome:
+        with self.lock:
+            self.calls.append((site, datetime.now(TZ)))
+        if self.gate is not None and site in self.held:
+            self.gate.wait(10)
+        return CrawlOutcome("ok", "finished", pages=3, ads=2, hits=1)
+
+    def stop_all(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
+
+
+def config_for(tmp_path: Path, **changes: object) -> ScheduleConfig:
+    values: dict[str, object] = {
+        "enabled": True,
+        "db_url": f"sqlite:///{tmp_path / 'adwatch.db'}",
+        "plan_dirs": [PLAN_DIR],
+        "timezone": TZ,
+        "misfire_grace": 86400.0,
+        "max_runtime": 60.0,
+        "kill_grace": 2.0,
+        "poll_seconds": 0.2,
+        "workers": 2,
+        "data_dir": tmp_path,
+    }
+    return ScheduleConfig(**{**values, **changes})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_service(tmp_path: Path) -> Iterator:
+    services: list[CrawlService] = []
+
+    def make(launcher: FakeLauncher, clock=None, **changes: object) -> CrawlService:
+        service = CrawlService(config_for(tmp_path, **changes), sandbox_plans(), launcher, clock=clock)
+        services.append(service)
+        return service
+
+    yield make
+    for service in services:
+        service.shutdown()
+
+
+def test_jobs_have_fixed_ids_coalesce_and_an_explicit_misfire_grace(make_service) -> None:
+    service = make_service(FakeLauncher())
+    service.start(paused=True)
+    jobs = {job.id: job for job in service.scheduler.get_jobs()}
+    assert set(jobs) == {JOB_PREFIX + site for site in SHOPS + OTHERS}
+    for job in jobs.values():
+        assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 86400)
+
+
+def test_the_simulated_month_run_by_the_service_records_each_crawl_once(make_service) -> None:
+    """Drive the service's job function on a virtual clock at every fire time (plus a second late)."""
+    clock = {"now": at("2026-10-18 00:00")}
+    launcher = FakeLauncher()
+    service = make_service(launcher, clock=lambda: clock["now"])
+    fired = sandbox_plans().fire_times(at("2026-10-18 00:00"), at("2026-10-22 00:00"))
+    for moment, site, _ in fired:
+        clock["now"] = moment + timedelta(seconds=1)
+        assert service.run_site(site).status == "ok"
+        assert service.run_site(site).status == "duplicate"  # the same scheduled run, submitted twice
+    history = service.runs.history(limit=10_000)
+    assert sorted((row["scheduled_for"], row["site"]) for row in history) == sorted(
+        (moment.isoformat(), site) for moment, site, _ in fired
+    )
+    assert {row["status"] for row in history} == {"ok"}
+    assert len(launcher.calls) == len(fired) == 3 * 4 + 5 * (2 + 2 * 12)
+
+
+def test_no_two_runs_of_one_site_overlap(make_service) -> None:
+    gate = threading.Event()
+    launcher = FakeLauncher(gate, held=("mall",))
+    service = make_service(launcher, clock=lambda: at("2026-10-10 02:00:05"))
+    first = threading.Thread(target=service.run_site, args=("mall",))
+    first.start()
+    while not launcher.calls:
+        time.sleep(0.01)
+    assert service.run_site("mall", kind="manual").status == "skipped"
+    assert service.run_site("news").status == "ok"  # other sites are not held up
+    gate.set()
+    first.join(5)
+    rows = {(row["site"], row["status"]) for row in service.runs.history(limit=10)}
+    assert rows == {("mall", "ok"), ("mall", "skipped"), ("news", "ok")}
+    assert [site for site, _ in launcher.calls] == ["mall", "news"]
+
+
+def _wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_missed_crawl_runs_once_after_downtime_not_n_times_not_zero(make_service) -> None:
+    with time_machine.travel(at("2026-10-01 01:00"), tick=True):
+        first = make_service(FakeLauncher())
+        first.start()  # jobs due 10-01 02:00 …
+        first.shutdown()  # … but the machine goes down
+    launcher = FakeLauncher()
+    with time_machine.travel(at("2026-10-04 09:00"), tick=True):  # … and is back three days and 7 hours later
+        service = make_service(launcher)
+        service.start()
+        _wait_for(lambda: len(launcher.calls) >= 8)
+        time.sleep(0.5)
+        jobs = {job.id: job.next_run_time for job in service.scheduler.get_jobs()}
+        service.shutdown()
+    assert Counter(site for site, _ in launcher.calls) == {site: 1 for site in SHOPS + OTHERS}
+    history = service.runs.history(limit=100)
+    assert {row["scheduled_for"] for row in history} == {"2026-10-04T02:00:00+08:00"}
+    assert set(jobs.values()) == {at("2026-10-05 02:00")}
+
+
+def test_apschedulers_default_one_second_grace_would_have_dropped_it(make_service) -> None:
+    with time_machine.travel(at("2026-10-01 01:00"), tick=True):
+        first = make_service(FakeLauncher())
+        first.start()
+        first.shutdown()
+    launcher = FakeLauncher()
+    with time_machine.travel(at("2026-10-04 09:00"), tick=True):
+        service = make_service(launcher, misfire_grace=1.0)
+        service.start()
+        time.sleep(1.5)
+        service.shutdown()
+    assert launcher.calls == []
+
+
+def test_two_schedulers_on_one_store_never_run_a_job_twice(make_service) -> None:
+    launchers = [FakeLauncher(), FakeLauncher()]
+    with time_machine.travel(at("2026-10-10 01:59:58"), tick=True):
+        services = [make_service(launcher) for launcher in launchers]
+        for service in services:
+            service.start()
+        _wait_for(lambda: sum(len(launcher.calls) for launcher in launchers) >= 8)
+        time.sleep(1.0)
+        late = services[1].run_site("mall")  # the slower scheduler gets to the 02:00 run after the other
+        for service in services:
+            service.shutdown()
+    runs = Counter(site for launcher in launchers for site, _ in launcher.calls)
+    assert runs == {site: 1 for site in SHOPS + OTHERS}
+    assert late.status == "duplicate"
+    history = services[0].runs.history(limit=100)
+    assert len(history) == 8 and {row["scheduled_for"] for row in history} == {"2026-10-10T02:00:00+08:00"}
+
+
+# --- a real crawl that overruns: stopped cleanly, resumed next time ---------------------------------------
+
+
+class BudgetFromSpiderOpen(CrawlLauncher):
+    """Starts the run-time budget once the spider is open: a loaded machine may take long to load the rulebook."""
+
+    def _wait(self, proc: subprocess.Popen[bytes], max_runtime: float) -> bool:
+        logs = self.data_dir / "logs"
+        deadline = time.monotonic() + 240
+        while proc.poll() is None and time.monotonic() < deadline:
+            if any("Spider opened" in log.read_text(errors="replace") for log in logs.glob("*.log")):
+                break
+            time.sleep(0.2)
+        return super()._wait(proc, max_runtime)
+
+
+@pytest.mark.timeout(900)
+def test_an_overrunning_crawl_is_stopped_cleanly_and_resumes_next_time(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADWATCH_")}
+    with SandboxWeb(port_base=None, slow_seconds=60) as web:  # the mall's slow page holds the crawl open
+        env.update(ADWATCH_DATA_DIR=str(tmp_path), ADWATCH_BASE_URLS=json.dumps({"mall": web.base_urls["mall"]}))
+        env.update(ADWATCH_INDEX_ENABLED="false", ADWATCH_EVIDENCE_ENABLED="false")  # only the crawl matters here
+        launcher = BudgetFromSpiderOpen(tmp_path, kill_grace=60.0, env=env)
+        stopped = launcher.run("mall", max_runtime=2.0)
+        assert stopped.status == "timeout"
+        assert stopped.finish_reason == "shutdown"  # Scrapy's graceful close, not a kill
+        assert (tmp_path / "jobs" / "mall").is_dir()  # kept, to resume from
+        for log in (tmp_path / "logs").glob("*.log"):
+            log.unlink()
+        resumed = launcher.run("mall", max_runtime=400.0)
+    assert resumed.status == "ok", resumed.message
+    assert resumed.finish_reason == "finished"
+    assert not (tmp_path / "jobs" / "mall").exists()  # done: the next run starts afresh
+    assert resumed.pages > 0
+
+
+# --- the CLI ------------------------------------------------------------------------------------------------
+
+
+def schedule_cli(args: list[str], data_dir: Path, plan_dir: Path = PLAN_DIR) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADWATCH_")}
+    env.update(ADWATCH_DATA_DIR=str(data_dir), ADWATCH_SCHEDULE_DIRS=json.dumps([str(plan_dir)]), COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-c", "from scheduler import schedule; schedule()", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The `schedule` commands in-process, with their settings pointed at ``tmp_path``."""
+    import scheduler
+    from crawler.config import project_settings
+
+    plan_dirs = {"dirs": [str(PLAN_DIR)]}
+
+    def settings(overrides: dict | None = None):
+        ours = {"ADWATCH_DATA_DIR": str(tmp_path), "ADWATCH_DB_PATH": "", "ADWATCH_SCHEDULE_DIRS": plan_dirs["dirs"]}
+        return project_settings({**ours, **(overrides or {})})
+
+    monkeypatch.setattr(scheduler, "project_settings", settings)
+    monkeypatch.setattr(scheduler, "out_console", Console(width=200, force_terminal=False))
+
+    def invoke(args: list[str], plan_dir: Path = PLAN_DIR) -> Result:
+        plan_dirs["dirs"] = [str(plan_dir)]
+        return CliRunner().invoke(scheduler.schedule, args)
+
+    return invoke
+
+
+def test_cli_validate_smoke_in_a_real_process(tmp_path: Path) -> None:
+    valid = schedule_cli(["validate"], tmp_path)
+    assert valid.returncode == 0, valid.stderr
+    assert "double11-surge" in valid.stdout and "计划有效" in valid.stdout
+
+
+def test_cli_list_pause_resume_history(cli) -> None:
+    listed = cli(["list", "--days", "1"])
+    assert listed.exit_code == 0, listed.output
+    assert "crawl:mall" in listed.output and "未来 1 天" in listed.output
+    paused = cli(["pause", "mall"])
+    assert paused.exit_code == 0 and "已暂停" in paused.output
+    assert "已恢复" in cli(["resume", "mall"]).output
+    missing = cli(["pause", "nosuch"])
+    assert missing.exit_code != 0 and "no job for site" in missing.output
+    history = cli(["history", "--json"])
+    assert history.exit_code == 0 and history.output == ""
+
+
+def test_cli_validate_reports_every_error_and_add_keeps_plans_valid(cli, tmp_path: Path) -> None:
+    plan_dir = _write_plans(tmp_path / "plans", "plans:\n  - {id: nightly, sites: [mal], cron: '0 25 * * *'}\n")
+    invalid = cli(["validate"], plan_dir)
+    assert invalid.exit_code != 0
+    assert "unknown site 'mal'" in invalid.output and "bad cron" in invalid.output
+    plan_dir = _write_plans(tmp_path / "ok", "plans:\n  - {id: nightly, sites: [news], cron: '0 3 * * *'}\n")
+    added = cli(["add", "singles-day", "--site", "mall", "--interval", "1h", "--priority", "5",
+                 "--window", "d11=11-10..11-11", "--file", "plans.yaml"], plan_dir)  # fmt: skip
+    assert added.exit_code == 0, added.output
+    clash = cli(["add", "clash", "--site", "mall", "--interval", "3h", "--priority", "5",
+                 "--window", "d11", "--file", "plans.yaml"], plan_dir)  # fmt: skip
+    assert clash.exit_code != 0 and "overlaps plan 'singles-day'" in clash.output
+    plans = load_plans([plan_dir], KNOWN, TZ)
+    assert [p.id for p in plans.plans] == ["nightly", "singles-day"]
