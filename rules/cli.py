@@ -52,21 +52,25 @@ def _cached_engine(folder: Path) -> RuleEngine:
     "--rulebook",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Rulebook folder (default: the rulebook shipped with the package).",
+    help="规则库目录（默认随附规则库）/ rulebook folder (default: the shipped rulebook).",
 )
 @click.pass_context
 def rules(ctx: click.Context, rulebook: Path | None) -> None:
-    """Ad-compliance rules: check ad copy, list, lint and evaluate the rulebook."""
+    """规则引擎：检查广告文字、查看与校验规则库、评估准确率。 Ad-compliance rules: check, list, lint, evaluate."""
     ctx.ensure_object(dict)
     ctx.obj["rulebook"] = rulebook
 
 
 @rules.command()
 @click.argument("source", required=False, type=click.File("r", encoding="utf-8"))
-@click.option("--text", "text", default=None, help="Check this text and print a readable report.")
-@click.option("--title", default="", help="Title of the --text ad (helps classification only).")
-@click.option("--category", "categories", multiple=True, help="Category hint for --text, e.g. drug or 药品.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default=None, help="Output format.")
+@click.option(
+    "--text", "text", default=None, help="检查这段文字并输出中文报告 / check this text, print a readable report"
+)
+@click.option("--title", default="", help="广告标题（仅用于分类）/ title of the --text ad (classification only)")
+@click.option(
+    "--category", "categories", multiple=True, help="类别提示，如 drug 或 药品 / category hint, e.g. drug or 药品"
+)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default=None, help="输出格式 / output format")
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -76,7 +80,7 @@ def check(
     categories: tuple[str, ...],
     fmt: str | None,
 ) -> None:
-    """Check ad texts. Reads JSON lines {"id","text","title"?,"category"?} from FILE or - (stdin)."""
+    """检查广告文字。 Check ad texts: JSON lines {"id","text","title"?,"category"?} from FILE or - (stdin)."""
     engine = _engine(ctx)
     if text is not None:
         result = engine.check(text, title=title, category_hints=categories)
@@ -174,7 +178,7 @@ def print_report(console: Console, text: str, result: CheckResult) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
 @click.pass_context
 def list_rules(ctx: click.Context, as_json: bool) -> None:
-    """Show the rulebook."""
+    """查看规则库。 Show the rulebook."""
     engine = _engine(ctx)
     if as_json:
         rows = [
@@ -194,7 +198,7 @@ def list_rules(ctx: click.Context, as_json: bool) -> None:
 @rules.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def lint(files: tuple[Path, ...]) -> None:
-    """Validate rule files (default: the whole rulebook). Exits non-zero on any problem."""
+    """校验规则文件（默认整个规则库），有问题时以非零状态退出。 Validate rule files; non-zero exit on any problem."""
     problems, count = _lint(files)
     for problem in problems:
         click.echo(problem, err=True)
@@ -223,7 +227,7 @@ def _lint(files: Sequence[Path]) -> tuple[list[str], int]:
 @click.option("--mismatches", is_flag=True, help="List the items where engine and labels disagree.")
 @click.pass_context
 def eval_command(ctx: click.Context, source: Path | None, as_json: bool, no_hints: bool, mismatches: bool) -> None:
-    """Precision, recall and article-level accuracy on a labelled JSONL set (default: the devset)."""
+    """在标注集上计算精确率、召回率和条款准确率。 Precision, recall, article accuracy on a labelled set."""
     engine = _engine(ctx)
     try:
         report = evaluate(engine, read_items(source or DEFAULT_DEVSET_DIR), use_hints=not no_hints)
