@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -170,7 +171,7 @@ def _print_summary(summary, log_file: str) -> None:
         out_console.print(f"[yellow]未抓到的标注广告 ground-truth ads not crawled: {len(summary.missing_ads)}[/]")
     out_console.print(f"数据库 database: {summary.db_path}")
     out_console.print(f"原始响应 raw responses (WARC): {summary.raw_dir}")
-    out_console.print(f"抓取日志 crawl log: {log_file}")
+    out_console.print(f"抓取日志 crawl log: {Path(log_file).resolve()}")
 
 
 @cli.command()

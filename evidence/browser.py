@@ -18,22 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crawler.exceptions import EvidenceError
+from crawler.settings import ADWATCH_RENDER_BROWSER_ARGS
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright
 
 logger = logging.getLogger(__name__)
 
-CLOSED_NETWORK_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
+# The same closed-network flags as the rendering browser (one list, in crawler/settings.py).
+CLOSED_NETWORK_FLAGS = tuple(ADWATCH_RENDER_BROWSER_ARGS)
 
 
 class SharedBrowser:
