@@ -10,29 +10,8 @@ from typing import Any
 from crawler.run import SiteResult
 from crawler.urls import canonical_url
 from indexer.sqlite import SqliteStore
+from rules.evaluate import Counts
 from sandbox.manifest import ARTICLE_KEYS, GroundTruth
-
-
-@dataclass
-class Score:
-    true_positive: int = 0
-    false_positive: int = 0
-    false_negative: int = 0
-
-    def add(self, predicted: bool, actual: bool) -> None:
-        self.true_positive += predicted and actual
-        self.false_positive += predicted and not actual
-        self.false_negative += actual and not predicted
-
-    @property
-    def precision(self) -> float:
-        flagged = self.true_positive + self.false_positive
-        return round(self.true_positive / flagged, 4) if flagged else 1.0
-
-    @property
-    def recall(self) -> float:
-        violating = self.true_positive + self.false_negative
-        return round(self.true_positive / violating, 4) if violating else 1.0
 
 
 @dataclass
@@ -74,7 +53,7 @@ def summarise(
     for hit in hits:
         articles_by_ad.setdefault(hit["canonical_url"], set()).add(hit["article_key"])
 
-    ad_score, article_score, missing = Score(), Score(), []
+    ads_scored, articles_scored, missing = Counts(), Counts(), []
     for truth in manifest:
         if truth.site not in sites:
             continue
@@ -82,12 +61,13 @@ def summarise(
         if url not in ads:
             missing.append(url)
         predicted = articles_by_ad.get(url, set())
-        ad_score.add(bool(predicted), not truth.compliant)
+        expected = frozenset(truth.violations)
+        ads_scored.add(expected, frozenset(predicted))
         # The sandbox labels the articles of 《广告法》 and 《食品安全法》 only; the engine also cites the
         # implementing rules (医疗广告管理办法, 广告审查暂行办法) beside them, which the labels say nothing about.
-        for article in (predicted & set(ARTICLE_KEYS)) | set(truth.violations):
-            article_score.add(article in predicted, article in truth.violations)
+        articles_scored.add(expected, frozenset(predicted & set(ARTICLE_KEYS)))
 
+    ad_metrics, article_metrics = ads_scored.metrics(), articles_scored.metrics()
     per_site = {
         r.site: {
             "pages": r.pages,
@@ -105,10 +85,10 @@ def summarise(
         hits_by_article=dict(Counter(h["article_key"] for h in hits).most_common()),
         hits_by_category=dict(Counter(h["category"] or "general" for h in hits).most_common()),
         flagged_ads=len(articles_by_ad),
-        precision=ad_score.precision,
-        recall=ad_score.recall,
-        article_precision=article_score.precision,
-        article_recall=article_score.recall,
+        precision=ad_metrics["precision"],
+        recall=ad_metrics["recall"],
+        article_precision=article_metrics["article_precision"],
+        article_recall=article_metrics["article_recall"],
         ground_truth_ads=sum(1 for t in manifest if t.site in sites),
         missing_ads=missing,
         errors=sum(r.errors for r in results),
