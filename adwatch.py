@@ -216,7 +216,7 @@ def crawl(sites: tuple[str, ...], base_urls: tuple[str, ...]) -> None:
 @click.option("--site", "sites", multiple=True, help="按站点筛选 / filter by site")
 @click.option("--article", help="按条款筛选，如 广告法第九条 / filter by article key")
 @click.option("--rule", "rule_id", help="按规则筛选 / filter by rule id")
-@click.option("--status", help="审核状态 review status (pending|confirmed|dismissed)")
+@click.option("--status", help="审核状态 review status (pending|confirmed|dismissed|transferred)")
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 @click.option("--limit", type=int, default=0, help="最多条数，0 为不限 / at most N hits, 0 = all")
 def hits(
@@ -310,12 +310,13 @@ def sandbox_serve(port_base: int | None) -> None:
 
 def _mount_groups() -> None:
     """Each package brings its own command group; the CLI gathers them."""
+    from dashboards.cli import serve, users
     from evidence.cli import evidence
     from indexer.cli import index
     from rules.cli import rules
     from scheduler import schedule
 
-    for group in (rules, index, evidence, schedule):
+    for group in (rules, index, evidence, schedule, serve, users):
         cli.add_command(group)
 
 

@@ -16,17 +16,25 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from crawler.items import AdItem
 
-#: Review states a hit can be in.
-REVIEW_STATUSES = ("pending", "confirmed", "dismissed")
+#: Review states a hit can be in; ``transferred``: confirmed and handed to the inspection corps.
+REVIEW_STATUSES = ("pending", "confirmed", "dismissed", "transferred")
 
 #: Aggregations a hit query can ask for: name → the hit field it counts.
 AGGREGATIONS = {"article": "article_key", "site": "site", "severity": "severity", "rule": "rule_id",
                 "category": "category", "status": "review_status", "day": "day", "seller": "seller"}
 
+#: Keys of each ad an ad search returns (``highlight``: fragments marked as in :mod:`indexer.highlight`).
+AD_FIELDS = ("ad_key", "canonical_url", "url", "site", "title", "seller", "risk", "fetched_at", "categories",
+             "hit_count", "highlight")
+
 
 @dataclass(frozen=True)
 class HitQuery:
-    """What a reviewer asks for: filters (each a set of allowed values), Chinese full text, aggregations."""
+    """What a reviewer asks for: filters (each a set of allowed values), Chinese full text, aggregations.
+
+    ``canonical_urls`` lists the hits of one ad (with ``current_only=False``, of all its versions too);
+    ``sellers`` those of one seller or shop.
+    """
 
     text: str = ""
     sites: tuple[str, ...] = ()
@@ -35,6 +43,9 @@ class HitQuery:
     severities: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    hit_ids: tuple[str, ...] = ()
+    canonical_urls: tuple[str, ...] = ()
+    sellers: tuple[str, ...] = ()
     day_from: str = ""
     day_to: str = ""
     current_only: bool = True
@@ -59,6 +70,14 @@ class HitResults:
     @property
     def ids(self) -> list[str]:
         return [hit["hit_id"] for hit in self.hits]
+
+
+@dataclass
+class AdResults:
+    """One page of ads (best match first) and the total; each ad has the keys in :data:`AD_FIELDS`."""
+
+    total: int
+    ads: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _utc_now() -> str:
@@ -117,7 +136,16 @@ class AdIndex(Protocol):
         """Index checked items idempotently: the same URL and content give the same documents."""
 
     def search_hits(self, query: HitQuery) -> HitResults:
-        """Hits matching ``query``, riskiest first, with the asked aggregations."""
+        """Hits matching ``query``, riskiest first, with the asked aggregations.
+
+        With ``query.text``, each hit also has ``highlight``: fragments of its text, query words marked.
+        """
+
+    def search_ads(self, text: str, size: int = 20, offset: int = 0) -> AdResults:
+        """Full-text search over every crawled ad (its current version, flagged or not), best match first.
+
+        Same query language as hit search: ``"…"`` is a raw phrase, anything else jieba words, all required.
+        """
 
     def get_hit(self, hit_id: str) -> dict[str, Any] | None:
         """One hit by its stable id, with its review state, or ``None``."""

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.backend import AGGREGATIONS, HitQuery, HitResults
+from indexer.backend import AD_FIELDS, AGGREGATIONS, AdResults, HitQuery, HitResults
 from indexer.documents import HIT_FIELDS, month, new_review_fields
-from indexer.tokenize import tokens
+from indexer.highlight import FRAGMENT_SIZE, FRAGMENTS, MARK_END, MARK_START, merge_adjacent
+from indexer.tokenize import quoted_phrase, tokens
 
 #: Bump when a mapping changes; ``adwatch index rebuild`` then fills the new indices and swaps the aliases.
 MAPPING_VERSION = 1
@@ -156,10 +157,10 @@ def mget_previous(keys: list[str]) -> dict[str, Any]:
 
 def text_clause(text: str) -> dict[str, Any] | None:
     """``"…"`` (quoted) is a phrase on the raw text; anything else is cut by jieba, every word required."""
-    stripped = text.strip()
-    if len(stripped) > 2 and stripped[0] == stripped[-1] == '"':
-        return {"match_phrase": {"text": stripped[1:-1]}}
-    words = tokens(stripped)
+    phrase = quoted_phrase(text)
+    if phrase is not None:
+        return {"match_phrase": {"text": phrase}}
+    words = tokens(text)
     if not words:
         return None
     return {"match": {"text_tokens": {"query": " ".join(words), "operator": "and"}}}
@@ -169,7 +170,8 @@ def _filters(query: HitQuery) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = []
     for field, values in (("site", query.sites), ("article_key", query.articles), ("rule_id", query.rule_ids),
                           ("severity", query.severities), ("category", query.categories),
-                          ("review_status", query.statuses)):
+                          ("review_status", query.statuses), ("hit_id", query.hit_ids),
+                          ("canonical_url", query.canonical_urls), ("seller", query.sellers)):
         if values:
             filters.append({"terms": {field: list(values)}})
     if query.current_only:
@@ -203,9 +205,15 @@ def hit_search(query: HitQuery) -> dict[str, Any]:
     if query.aggregations:
         body["aggs"] = {name: _aggregation(name) for name in query.aggregations}
     if clause and "match_none" not in clause:
-        body["highlight"] = {"fields": {"text": {"highlight_query": _highlight_query(query.text),
-                                                 "fragment_size": 80, "number_of_fragments": 3}}}
+        body["highlight"] = _highlight(query.text)
     return body
+
+
+def _highlight(text: str) -> dict[str, Any]:
+    """The query's words marked in the raw text with the safe markers, never HTML tags (the text is hostile)."""
+    return {"pre_tags": [MARK_START], "post_tags": [MARK_END],
+            "fields": {"text": {"highlight_query": _highlight_query(text), "fragment_size": FRAGMENT_SIZE,
+                                "number_of_fragments": FRAGMENTS}}}
 
 
 def _highlight_query(text: str) -> dict[str, Any]:
@@ -220,19 +228,50 @@ def ids_query(ids: list[str], size: int | None = None) -> dict[str, Any]:
     return {"query": {"ids": {"values": ids}}, "size": size or len(ids), "_source": {"includes": list(HIT_FIELDS)}}
 
 
-def parse_hits(response: dict[str, Any]) -> HitResults:
-    """A search response as :class:`HitResults` (sources trimmed to the reviewer's fields)."""
+def parse_hits(response: dict[str, Any], highlighted: bool = False) -> HitResults:
+    """A search response as :class:`HitResults` (sources trimmed to the reviewer's fields).
+
+    ``highlighted`` (the request asked for highlights): every hit gets ``highlight``, if need be empty.
+    """
     outer = response["hits"]
-    total = outer["total"]["value"] if isinstance(outer["total"], dict) else outer["total"]
     hits = []
     for raw in outer["hits"]:
         hit = {key: raw["_source"].get(key) for key in HIT_FIELDS}
-        if "highlight" in raw:
-            hit["highlight"] = [fragment.replace("</em><em>", "") for fragment in raw["highlight"].get("text", [])]
+        if highlighted or "highlight" in raw:
+            hit["highlight"] = _fragments(raw)
         hits.append(hit)
     aggregations = {name: {_bucket_key(b): b["doc_count"] for b in agg["buckets"]}
                     for name, agg in response.get("aggregations", {}).items()}
-    return HitResults(total=total, hits=hits, aggregations=aggregations)
+    return HitResults(total=_total(outer), hits=hits, aggregations=aggregations)
+
+
+def _total(outer: dict[str, Any]) -> int:
+    return outer["total"]["value"] if isinstance(outer["total"], dict) else outer["total"]
+
+
+def _fragments(raw: dict[str, Any]) -> list[str]:
+    return [merge_adjacent(fragment) for fragment in raw.get("highlight", {}).get("text", [])]
+
+
+_AD_SOURCE = [name for name in AD_FIELDS if name != "highlight"]
+
+
+def ad_search(text: str, size: int, offset: int) -> dict[str, Any] | None:
+    """The search body for a full-text search over the ads (best match first); ``None`` if ``text`` has no word."""
+    clause = text_clause(text)
+    if clause is None:
+        return None
+    return {"query": clause, "size": size, "from": offset, "track_total_hits": True,
+            "sort": [{"_score": "desc"}, {"ad_key": "asc"}], "_source": {"includes": _AD_SOURCE},
+            "highlight": _highlight(text)}
+
+
+def parse_ads(response: dict[str, Any]) -> AdResults:
+    """An ad search response as :class:`AdResults`."""
+    outer = response["hits"]
+    ads = [{**{key: raw["_source"].get(key) for key in _AD_SOURCE}, "highlight": _fragments(raw)}
+           for raw in outer["hits"]]
+    return AdResults(total=_total(outer), ads=ads)
 
 
 def _bucket_key(bucket: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 from crawler.exceptions import EngineError
 from crawler.items import AdItem
 from indexer import bodies
-from indexer.backend import HitQuery, HitResults, IndexResult, Rejection, Review
+from indexer.backend import AdResults, HitQuery, HitResults, IndexResult, Rejection, Review
 from indexer.bodies import MAPPING_VERSION, Action, Names
 from indexer.clients import RETRYABLE_STATUSES, EngineClient
 from indexer.documents import REVIEW_FIELDS, ItemText, ad_document, ad_key, fetched_at, hit_document
@@ -272,9 +272,16 @@ class EngineIndex:
     # --- reading ---
 
     def search_hits(self, query: HitQuery) -> HitResults:
-        response = self.client.request("POST", f"/{self.names.hits_alias}/_search", body=bodies.hit_search(query),
-                                       ignore=(404,))
-        return bodies.parse_hits(response) if response else HitResults(total=0)
+        body = bodies.hit_search(query)
+        response = self.client.request("POST", f"/{self.names.hits_alias}/_search", body=body, ignore=(404,))
+        return bodies.parse_hits(response, highlighted="highlight" in body) if response else HitResults(total=0)
+
+    def search_ads(self, text: str, size: int = 20, offset: int = 0) -> AdResults:
+        body = bodies.ad_search(text, size, offset)
+        if body is None:
+            return AdResults(total=0)
+        response = self.client.request("POST", f"/{self.names.ads_alias}/_search", body=body, ignore=(404,))
+        return bodies.parse_ads(response) if response else AdResults(total=0)
 
     def _find_hit(self, hit_id: str) -> dict[str, Any] | None:
         """A hit by id, in real time (``_mget`` over every monthly index: no refresh needed)."""

@@ -13,7 +13,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.exceptions import StoreError
 from crawler.items import AdItem
-from indexer.tokenize import token_string, tokens
+from indexer.highlight import mark_fragments, query_words
+from indexer.tokenize import quoted_phrase, token_string, tokens
 
 if TYPE_CHECKING:
-    from indexer.backend import HitQuery, HitResults, IndexResult, Review
+    from indexer.backend import AdResults, HitQuery, HitResults, IndexResult, Review
 
 SCHEMA_VERSION = 1
 
@@ -124,6 +125,20 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def document_text(title: str, body: str, image_alts: list[str]) -> str:
+    """A version's checked text as :meth:`AdItem.document` joins it: hit offsets point into this."""
+    return "\n".join(part for part in (title, body, *image_alts) if part)
+
+
+def _stored_document(title: str, body: str, image_alts: str) -> str:
+    """:func:`document_text` of a stored row (alts as JSON), registered in SQL as ``adwatch_document``."""
+    return document_text(title, body, json.loads(image_alts))
+
+
+#: A version's document in SQL (``v`` is the ``ad_versions`` row).
+_DOCUMENT_SQL = "adwatch_document(v.title, v.body, v.image_alts)"
+
+
 _HIT_SELECT = """SELECT h.id AS hit_id, a.canonical_url, v.url, h.site, v.title, v.seller, v.content_hash,
     h.rule_id, h.law, h.article, h.article_key, h.severity, h.category, h.matched, h.start, h."end",
     h.explanation, h.penalty, v.risk, v.fetched_at, substr(v.fetched_at, 1, 10) AS day, v.raw_ref,
@@ -137,7 +152,16 @@ _HIT_FILTERS = (
     ("severities", "h.severity"),
     ("categories", "h.category"),
     ("statuses", "h.review_status"),
+    ("hit_ids", "h.id"),
+    ("canonical_urls", "a.canonical_url"),
+    ("sellers", "v.seller"),
 )
+
+_VERSION_SELECT = """SELECT v.id AS version_id, v.content_hash, v.fetched_at, v.url, v.title, v.body, v.seller,
+    v.prices, v.image_alts, (a.current_version = v.id) AS current FROM ad_versions v JOIN ads a ON a.id = v.ad_id"""
+
+_AD_COLUMNS = """a.canonical_url, a.site, v.url, v.title, v.body, v.image_alts, v.seller, v.risk, v.fetched_at,
+    v.categories, (SELECT count(*) FROM hits h WHERE h.version_id = v.id) AS hit_count"""
 
 _REVIEW_COLUMNS = ("review_status", "reviewer", "review_reason", "reviewed_at")
 
@@ -151,16 +175,56 @@ def _hit_dict(row: sqlite3.Row) -> dict[str, Any]:
     return hit
 
 
+def _version_dict(row: sqlite3.Row) -> dict[str, Any]:
+    version = dict(row)
+    version["prices"], version["image_alts"] = json.loads(row["prices"]), json.loads(row["image_alts"])
+    version["document"] = document_text(row["title"], row["body"], version["image_alts"])
+    version["current"] = bool(row["current"])
+    return version
+
+
+def _fts_match(words: list[str]) -> str:
+    """An FTS5 query requiring every word, each quoted (jieba words may hold FTS5 syntax)."""
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
 def _text_condition(text: str) -> tuple[str, list[Any]] | None:
-    """FTS5 over jieba words (every word required), or a raw substring for a quoted phrase."""
-    stripped = text.strip()
-    if len(stripped) > 2 and stripped[0] == stripped[-1] == '"':
-        return "instr(v.title || char(10) || v.body, ?) > 0", [stripped[1:-1]]
-    words = tokens(stripped)
+    """FTS5 over jieba words (every word required), or a raw substring of the document for a quoted phrase."""
+    phrase = quoted_phrase(text)
+    if phrase is not None:
+        return f"instr({_DOCUMENT_SQL}, ?) > 0", [phrase]
+    words = tokens(text)
     if not words:
         return "0", []
-    match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
-    return "h.version_id IN (SELECT rowid FROM ads_fts WHERE ads_fts MATCH ?)", [match]
+    return "h.version_id IN (SELECT rowid FROM ads_fts WHERE ads_fts MATCH ?)", [_fts_match(words)]
+
+
+def _ad_match(text: str) -> tuple[str, str, dict[str, Any]] | None:
+    """FROM … WHERE … selecting the current versions that match ``text``, the ORDER BY (best first), the parameters.
+
+    Words are ranked by FTS5's bm25; a quoted phrase (no FTS5 rank) by how often it occurs.
+    """
+    phrase = quoted_phrase(text)
+    if phrase is not None:
+        source = f"ads a JOIN ad_versions v ON v.id = a.current_version WHERE instr({_DOCUMENT_SQL}, :phrase) > 0"
+        order = f"length({_DOCUMENT_SQL}) - length(replace({_DOCUMENT_SQL}, :phrase, '')) DESC, a.id"
+        return source, order, {"phrase": phrase}
+    words = tokens(text)
+    if not words:
+        return None
+    source = """ads_fts JOIN ad_versions v ON v.id = ads_fts.rowid JOIN ads a ON a.id = v.ad_id
+        WHERE ads_fts MATCH :match AND a.current_version = v.id"""
+    return source, "bm25(ads_fts), a.id", {"match": _fts_match(words)}
+
+
+def _ad_dict(row: sqlite3.Row, words: list[str]) -> dict[str, Any]:
+    from indexer.documents import ad_key
+
+    document = _stored_document(row["title"], row["body"], row["image_alts"])
+    return {"ad_key": ad_key(row["canonical_url"]), "canonical_url": row["canonical_url"], "url": row["url"],
+            "site": row["site"], "title": row["title"], "seller": row["seller"], "risk": row["risk"],
+            "fetched_at": row["fetched_at"], "categories": json.loads(row["categories"]),
+            "hit_count": row["hit_count"], "highlight": mark_fragments(document, words)}
 
 
 def _hit_conditions(query: HitQuery) -> tuple[str, list[Any]]:
@@ -183,6 +247,18 @@ def _hit_conditions(query: HitQuery) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(conditions)) if conditions else "", params
 
 
+@contextmanager
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any error: all of it lands or none of it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 class SqliteStore:
     """Ads, versions, hits and crawl runs in one SQLite file; also the embedded backend of the storage interface."""
 
@@ -194,6 +270,7 @@ class SqliteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self.conn.row_factory = sqlite3.Row
+            self.conn.create_function("adwatch_document", 3, _stored_document, deterministic=True)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
@@ -216,16 +293,8 @@ class SqliteStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any error: all of it lands or none of it."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self.conn)
 
     # --- writing ---
 
@@ -387,6 +456,18 @@ class SqliteStore:
             (match, limit),
         ).fetchall()
 
+    def ad_versions(self, canonical_url: str) -> list[dict[str, Any]]:
+        """Every stored version of the ad, oldest first, with its document; ``current`` marks the current one."""
+        rows = self.conn.execute(f"{_VERSION_SELECT} WHERE a.canonical_url = ? ORDER BY v.fetched_at, v.id",
+                                 (canonical_url,))
+        return [_version_dict(row) for row in rows]
+
+    def hit_document(self, hit_id: str) -> dict[str, Any] | None:
+        """The version a hit was found on (as in :meth:`ad_versions`): its offsets point into ``document``."""
+        row = self.conn.execute(f"{_VERSION_SELECT} JOIN hits h ON h.version_id = v.id WHERE h.id = ?",
+                                (hit_id,)).fetchone()
+        return _version_dict(row) if row else None
+
     def counts(self) -> dict[str, int]:
         one = self.conn.execute
         return {
@@ -431,7 +512,35 @@ class SqliteStore:
                 matched + f"SELECT {column}, count(*) FROM matched GROUP BY {column}", params
             ).fetchall()
             aggregations[name] = {str(value): count for value, count in counted}
-        return HitResults(total=total, hits=[_hit_dict(row) for row in rows], aggregations=aggregations)
+        hits = [_hit_dict(row) for row in rows]
+        if query.text:
+            self._highlight(hits, query_words(query.text))
+        return HitResults(total=total, hits=hits, aggregations=aggregations)
+
+    def _highlight(self, hits: list[dict[str, Any]], words: list[str]) -> None:
+        """Give each hit the fragments of its version's text with ``words`` marked, as the engine does."""
+        if not hits:
+            return
+        ids = [hit["hit_id"] for hit in hits]
+        documents = dict(self.conn.execute(
+            f"""SELECT h.id, {_DOCUMENT_SQL} FROM hits h JOIN ad_versions v ON v.id = h.version_id
+                WHERE h.id IN ({', '.join('?' * len(ids))})""", ids).fetchall())
+        for hit in hits:
+            hit["highlight"] = mark_fragments(documents[hit["hit_id"]], words)
+
+    def search_ads(self, text: str, size: int = 20, offset: int = 0) -> AdResults:
+        """Full-text search over the current version of every ad, flagged or not, best match first."""
+        from indexer.backend import AdResults
+
+        match = _ad_match(text)
+        if match is None:
+            return AdResults(total=0)
+        source, order, params = match
+        total = self.conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
+        rows = self.conn.execute(f"SELECT {_AD_COLUMNS} FROM {source} ORDER BY {order} LIMIT :size OFFSET :offset",
+                                 {**params, "size": size, "offset": offset}).fetchall()
+        words = query_words(text)
+        return AdResults(total=total, ads=[_ad_dict(row, words) for row in rows])
 
     def get_hit(self, hit_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(f"{_HIT_SELECT} WHERE h.id = ?", (hit_id,)).fetchone()

@@ -56,3 +56,11 @@ def tokens(text: str) -> list[str]:
 def token_string(text: str) -> str:
     """``text`` as space-separated words: what FTS5's unicode61 tokenizer (or a whitespace analyzer) indexes."""
     return " ".join(tokens(text))
+
+
+def quoted_phrase(text: str) -> str | None:
+    """The phrase of a quoted query (``"有效率98%"``), searched as raw text; ``None`` for a query of words."""
+    stripped = text.strip()
+    if len(stripped) > 2 and stripped[0] == stripped[-1] == '"':
+        return stripped[1:-1]
+    return None

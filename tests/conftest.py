@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer.testing import OpenSearchNode
 from sandbox.server import SITES, SandboxWeb
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,3 +74,17 @@ def crawled(web: SandboxWeb, tmp_path_factory: pytest.TempPathFactory) -> CrawlR
     run = run_adwatch(["crawl", *SITES, *base_url_args(web)], data_dir, extra_env=evidence_env)
     assert run.returncode == 0, run.stderr
     return run
+
+
+#: JVM start-up flags for the test node: C1 only starts faster; throughput does not matter here.
+FAST_START = "-XX:TieredStopAtLevel=1"
+
+
+@pytest.fixture(scope="session")
+def opensearch_node() -> Iterator[OpenSearchNode]:
+    """A real OpenSearch node for the session: fetched from Maven Central on first use, on a free loopback port."""
+    node = OpenSearchNode(java_opts=FAST_START)
+    try:
+        yield node.start()
+    finally:
+        node.remove()

@@ -108,3 +108,35 @@ def test_a_write_killed_mid_transaction_leaves_the_store_intact(tmp_path: Path) 
         assert store.integrity_ok()
         assert store.counts()["ads"] == 1
         assert store.current_ads()[0]["title"] == "降糖神药"
+
+
+def test_every_version_of_an_ad_is_listed_oldest_first(tmp_path: Path) -> None:
+    first = ad()
+    second = ad(body="本品用于辅助调节血糖，请遵医嘱。", hits=[])
+    second.fetched_at, second.image_alts = "2026-12-01T00:00:00+00:00", ["降糖神药包装"]
+    with SqliteStore(tmp_path / "a.db") as store:
+        [saved_first] = store.save_items([first])
+        [saved_second] = store.save_items([second])
+        versions = store.ad_versions("http://s/item/1.html")
+        assert [v["version_id"] for v in versions] == [saved_first.version_id, saved_second.version_id]
+        assert [v["current"] for v in versions] == [False, True]
+        assert [v["content_hash"] for v in versions] == [first.content_hash, second.content_hash]
+        old, new = versions
+        assert (old["url"], old["title"], old["body"], old["seller"]) == ("http://s/item/1.html", "降糖神药",
+                                                                         "本品根治糖尿病，有效率98%", "某药房")
+        assert (old["fetched_at"], old["prices"], old["image_alts"]) == ("2026-11-11T00:00:00+00:00", [89.9], [])
+        assert old["document"] == first.document() == "降糖神药\n本品根治糖尿病，有效率98%"
+        assert new["document"] == second.document() == "降糖神药\n本品用于辅助调节血糖，请遵医嘱。\n降糖神药包装"
+        assert new["image_alts"] == ["降糖神药包装"]
+        assert store.ad_versions("http://s/item/404.html") == []
+
+
+def test_the_document_of_a_hit_is_the_version_it_was_found_on(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "a.db") as store:
+        [saved] = store.save_items([ad()])
+        store.save_items([ad(body="本品用于辅助调节血糖，请遵医嘱。", hits=[])])
+        version = store.hit_document(saved.hit_ids[0])
+        assert (version["version_id"], version["current"]) == (saved.version_id, False)
+        assert version == store.ad_versions("http://s/item/1.html")[0]
+        assert HIT["matched"] in version["document"]
+        assert store.hit_document("0" * 20) is None

@@ -1,9 +1,8 @@
-"""Backends for the conformance suite: SQLite, a real OpenSearch node started here, and ES if one is named.
+"""Backends for the conformance suite: SQLite, a real OpenSearch node, and ES if one is named.
 
-The OpenSearch node (``indexer.testing.OpenSearchNode``) is fetched from Maven
-Central on first use, started once per session on a free loopback port, and
-stopped at the end.  ``ADWATCH_TEST_ES_URL=http://host:9200`` adds a run of
-the same suite against that Elasticsearch.
+The OpenSearch node is the session's (``opensearch_node`` in tests/conftest.py).
+``ADWATCH_TEST_ES_URL=http://host:9200`` adds a run of the same suite against
+that Elasticsearch.
 """
 
 from __future__ import annotations
@@ -21,22 +20,10 @@ from indexer.engine import EngineIndex
 from indexer.sqlite import SqliteStore
 from indexer.testing import OpenSearchNode
 
-#: JVM start-up flags for the test node: C1 only starts faster; throughput does not matter here.
-FAST_START = "-XX:TieredStopAtLevel=1"
-
 _prefixes = itertools.count()
 ES_URL = os.environ.get("ADWATCH_TEST_ES_URL", "")
 BACKENDS = ["sqlite", "opensearch", pytest.param("es", marks=pytest.mark.skipif(
     not ES_URL, reason="set ADWATCH_TEST_ES_URL to run the suite against Elasticsearch"))]
-
-
-@pytest.fixture(scope="session")
-def opensearch_node() -> Iterator[OpenSearchNode]:
-    node = OpenSearchNode(java_opts=FAST_START)
-    try:
-        yield node.start()
-    finally:
-        node.remove()
 
 
 def unique_prefix(kind: str) -> str:

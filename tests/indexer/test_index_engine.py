@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from indexer import bodies
 from indexer.backend import HitQuery, Review
 from indexer.clients import OpenSearchClient
 from indexer.engine import EngineIndex
+from indexer.highlight import MARK_END, MARK_START
 from indexer.lifecycle import rebuild
 from indexer.sqlite import SqliteStore
 from indexer.testing import OpenSearchNode
@@ -52,7 +54,11 @@ def test_highlights_mark_the_query_words_in_the_raw_text(opensearch_index: Engin
     opensearch_index.index_items(catalogue())
     opensearch_index.refresh()
     [hit] = opensearch_index.search_hits(HitQuery(text="治愈率 糖尿病")).hits
-    assert any("<em>糖尿病</em>" in fragment and "<em>治愈率</em>" in fragment for fragment in hit["highlight"])
+    assert any(f"{MARK_START}糖尿病{MARK_END}" in fragment and f"{MARK_START}治愈率{MARK_END}" in fragment
+               for fragment in hit["highlight"])
+    assert not any("<em>" in fragment or "</em>" in fragment for fragment in hit["highlight"])
+    highlight = bodies.hit_search(HitQuery(text="糖尿病"))["highlight"]
+    assert (highlight["pre_tags"], highlight["post_tags"]) == ([MARK_START], [MARK_END])
 
 
 def test_hits_go_to_monthly_indices_behind_one_alias(opensearch_index: EngineIndex) -> None:
