@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Playwright drives Debian's Chromium (ADWATCH_RENDER_EXECUTABLE_PATH); it never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: setup system-packages demo test lint bench clean
+.PHONY: setup system-packages demo test lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/bench_crawl.py
+
+# The README's console screenshots, taken by the end-to-end test's browser from the sandbox crawl.
+screenshots: setup
+	ADWATCH_SCREENSHOT_DIR=docs/img $(BIN)/pytest tests/dashboards/test_console_e2e.py -k sqlite
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -202,6 +202,7 @@ class Profile(_Strict):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     title: str = ""
     group: str = "default"
+    district: str = ""
     base_url: str
     start_urls: list[str]
     follow: list[FollowRule] = []

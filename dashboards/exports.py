@@ -1,0 +1,148 @@
+"""Downloads: the queue's current filter as CSV, and the monthly 专项行动情况统计表 as .xlsx (openpyxl)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+
+from dashboards.catalog import CATEGORY_NAMES
+from dashboards.decisions import STATUS_LABELS
+from dashboards.queue import QueueFilter, hit_query
+from dashboards.services import Services
+from dashboards.stats import COLUMN_LABELS, COLUMNS, MonthlyFigures
+from dashboards.web import BEIJING, SEVERITY_LABELS, beijing_time
+
+CSV_COLUMNS = (
+    ("hit_id", "命中编号"), ("risk", "风险分"), ("site", "网站"), ("title", "标题"), ("seller", "商家/店铺"),
+    ("category", "广告类别"), ("article", "违反条款"), ("rule_id", "规则"), ("severity", "严重程度"),
+    ("matched", "命中原文"), ("review_status", "审核状态"), ("reviewer", "审核人"), ("review_reason", "理由"),
+    ("fetched_at", "抓取时间（北京时间）"), ("url", "网址"),
+)
+CSV_PAGE = 500
+CSV_LIMIT = 100_000
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (crawled text is hostile)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _display(hit: dict[str, Any], key: str) -> Any:
+    value = hit.get(key)
+    if key == "review_status":
+        return STATUS_LABELS.get(value, value)
+    if key == "category":
+        return CATEGORY_NAMES.get(value, value)
+    if key == "severity":
+        return SEVERITY_LABELS.get(value, value)
+    if key == "fetched_at":
+        return beijing_time(value)
+    return value
+
+
+def queue_csv(services: Services, filters: QueueFilter, username: str) -> Iterator[str]:
+    """Every hit of the filter (up to CSV_LIMIT), riskiest first, as CSV with a BOM so Excel reads the Chinese."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([label for _, label in CSV_COLUMNS])
+    yield "\ufeff" + buffer.getvalue()
+    offset = 0
+    while offset < CSV_LIMIT:
+        query = hit_query(services, filters, username, CSV_PAGE, offset=offset)
+        hits = services.backend.search_hits(query).hits if query else []
+        if not hits:
+            return
+        buffer.seek(0)
+        buffer.truncate()
+        for hit in hits:
+            writer.writerow([_cell(_display(hit, key)) for key, _ in CSV_COLUMNS])
+        yield buffer.getvalue()
+        offset += len(hits)
+
+
+_THIN = Side(style="thin")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_BOLD = Font(bold=True)
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _table(sheet: Any, row: int, heading: str, first_column: str, rows: dict[str, dict[str, int]],
+           totals: dict[str, int]) -> int:
+    """One cross table (name × COLUMNS) with a 合计 row; returns the next free row."""
+    sheet.cell(row, 1, heading).font = _BOLD
+    row += 1
+    for column, label in enumerate((first_column, *(COLUMN_LABELS[c] for c in COLUMNS)), start=1):
+        cell = sheet.cell(row, column, label)
+        cell.font, cell.alignment, cell.border = _BOLD, _CENTER, _BOX
+    for name, counts in [*rows.items(), ("合计", totals)]:
+        row += 1
+        sheet.cell(row, 1, name).border = _BOX
+        for column, key in enumerate(COLUMNS, start=2):
+            cell = sheet.cell(row, column, counts[key])
+            cell.border, cell.alignment = _BOX, _CENTER
+        if name == "合计":
+            for column in range(1, len(COLUMNS) + 2):
+                sheet.cell(row, column).font = _BOLD
+    return row + 2
+
+
+def report_due(month: str, due_day: int) -> str:
+    """The sheet of ``month`` is due on ``due_day`` of the month after it: 2026-11 → 2026-12-28."""
+    year, number = (int(part) for part in month.split("-"))
+    year, number = (year + 1, 1) if number == 12 else (year, number + 1)
+    return f"{year}-{number:02d}-{due_day:02d}"
+
+
+def monthly_workbook(services: Services, figures: MonthlyFigures, prepared_by: str) -> bytes:
+    """The sheet laid out for submission: header, overview, focus areas, ad categories, notes and signatures."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "专项行动情况统计表"
+    year, month = figures.month.split("-")
+    width = len(COLUMNS) + 1
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    title = sheet.cell(1, 1, f"网络市场监管专项行动情况统计表（{year}年{int(month)}月）")
+    title.font, title.alignment = Font(bold=True, size=16), _CENTER
+    now = datetime.now(BEIJING)
+    due = report_due(figures.month, services.catalog.report_due_day)
+    sheet.cell(2, 1, f"填报单位：{services.catalog.reporting_unit}")
+    sheet.cell(2, 4, f"统计期间：{figures.day_from} 至 {figures.day_to}")
+    sheet.cell(3, 1, f"填报日期：{now:%Y-%m-%d}")
+    sheet.cell(3, 4, f"报送时限：{due} 前")
+    row = 5
+    sheet.cell(row, 1, "一、监测概况").font = _BOLD
+    overview = (("监测网站数（个）", figures.sites), ("监测网页数（页次）", figures.pages),
+                ("监测广告及商品信息数（条）", figures.ads), ("发现涉嫌违法线索（条）", figures.totals["hits"]),
+                ("确认违法（条）", figures.totals["confirmed"]), ("排除（条）", figures.totals["dismissed"]),
+                ("待审核（条）", figures.totals["pending"]), ("移送稽查案件数（件）", figures.cases))
+    for label, value in overview:
+        row += 1
+        sheet.cell(row, 1, label).border = _BOX
+        cell = sheet.cell(row, 2, value)
+        cell.border, cell.alignment = _BOX, _CENTER
+    row = _table(sheet, row + 2, "二、按专项行动重点领域", "重点领域", figures.by_focus, figures.totals)
+    row = _table(sheet, row, "三、按广告类别", "广告类别", figures.by_category, figures.totals)
+    notes = ("说明：1. 线索按发现（抓取）日期计入当月；2. “确认违法”含已移送稽查的线索；"
+             "3. 移送稽查案件数按科（处）长批准移送日期计入当月；4. 数据由 AdWatch 网络广告监测系统生成。")
+    sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
+    sheet.cell(row, 1, notes).alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.row_dimensions[row].height = 48
+    sheet.cell(row + 2, 1, f"填报人：{prepared_by}")
+    sheet.cell(row + 2, 4, "审核人（科/处长）：")
+    sheet.column_dimensions["A"].width = 30
+    for column in range(2, width + 1):
+        sheet.column_dimensions[get_column_letter(column)].width = 16
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()

@@ -1,0 +1,91 @@
+"""Cases for the inspection corps: chiefs approve or return transfer requests; inspectors read and export them."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from dashboards.accounts import Session
+from dashboards.decisions import Case
+from dashboards.detail import hit_view
+from dashboards.routes.review import screenshot_response
+from dashboards.web import redirect, render, require, require_post, services
+from evidence.export import export_bundle
+
+router = APIRouter()
+
+
+def _visible_statuses(session: Session) -> tuple[str, ...]:
+    """Chiefs see every case; the inspection corps sees the approved ones only."""
+    return () if session.user.can("approve") else ("approved",)
+
+
+def _case_or_404(request: Request, session: Session, case_no: str) -> Case:
+    case = services(request).workflow.case(case_no[:64])
+    visible = _visible_statuses(session)
+    if case is None or (visible and case.status not in visible):
+        raise HTTPException(404, "没有该案件 no such case")
+    return case
+
+
+@router.get("/cases")
+async def case_list(request: Request) -> Response:
+    session = require(request, "cases")
+    console = services(request)
+    cases = console.workflow.cases(_visible_statuses(session))
+    hits = {case.case_no: console.backend.get_hit(case.hit_id) for case in cases}
+    return render(request, "cases.html", cases=cases, hits=hits)
+
+
+@router.get("/cases/{case_no}")
+async def case_detail(request: Request, case_no: str) -> Response:
+    session = require(request, "cases")
+    console = services(request)
+    case = _case_or_404(request, session, case_no)
+    hit = console.backend.get_hit(case.hit_id)
+    if hit is None:
+        raise HTTPException(404, "案件的命中已不在索引中 the case's hit is no longer indexed")
+    return render(request, "detail.html", view=hit_view(console, hit), case=case, read_only=True, reasons={},
+                  site_title=console.sites.titles.get(hit["site"], hit["site"]))
+
+
+@router.get("/cases/{case_no}/screenshot.png")
+async def case_screenshot(request: Request, case_no: str) -> Response:
+    session = require(request, "cases")
+    return screenshot_response(request, _case_or_404(request, session, case_no).hit_id)
+
+
+@router.post("/cases/{case_no}/approve")
+async def approve(request: Request, case_no: str) -> Response:
+    session, _ = await require_post(request, "approve")
+    services(request).workflow.approve(session.user, case_no)
+    return redirect("/cases")
+
+
+@router.post("/cases/{case_no}/reject")
+async def reject(request: Request, case_no: str) -> Response:
+    session, form = await require_post(request, "approve")
+    services(request).workflow.reject(session.user, case_no, str(form.get("note", ""))[:500])
+    return redirect("/cases")
+
+
+@router.get("/cases/{case_no}/evidence.zip")
+async def export_case(request: Request, case_no: str) -> Response:
+    """The case's evidence bundle (packages, PDF report, custody record, manifest), made on request."""
+    session = require(request, "cases")
+    console = services(request)
+    case = _case_or_404(request, session, case_no)
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "bundle.zip"
+        # In a worker thread: the export opens its own connections and drives Chromium with its own event loop.
+        await run_in_threadpool(export_bundle, console.config.evidence, [case.hit_id], output,
+                                session.user.username, case.case_no)
+        data = output.read_bytes()
+    console.db.audit(session.user.username, "case.export", case.case_no)
+    safe_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in case.case_no)
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="case-{safe_name}.zip"'})

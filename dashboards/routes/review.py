@@ -1,0 +1,138 @@
+"""The reviewer's pages: the queue, a hit's detail and decisions, full-text search, statistics and CSV."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from dashboards.decisions import DecisionError
+from dashboards.detail import SCREENSHOT, evidence_package, hit_view, package_member
+from dashboards.exports import queue_csv
+from dashboards.queue import QueueFilter, search_queue
+from dashboards.stats import chart_data
+from dashboards.web import redirect, render, require, require_post, services
+from rules.engine import ARTICLE_KEYS
+
+router = APIRouter()
+
+
+def _hit_or_404(request: Request, hit_id: str) -> dict:
+    hit = services(request).backend.get_hit(hit_id[:64])
+    if hit is None:
+        raise HTTPException(404, "没有该命中 no such hit")
+    return hit
+
+
+@router.get("/queue")
+async def queue(request: Request) -> Response:
+    session = require(request, "review")
+    console = services(request)
+    filters = QueueFilter.from_params(dict(request.query_params))
+    size = console.config.page_size
+    results = search_queue(console, filters, session.user.username, size)
+    pages = max(1, -(-results.total // size))
+    return render(request, "queue.html", filters=filters, results=results, pages=pages,
+                  assignees=console.workflow.assignees(results.ids), sites=console.sites, articles=ARTICLE_KEYS,
+                  reviewers=[u for u in console.accounts.list() if u.role in ("reviewer", "chief") and u.active],
+                  reasons=console.catalog.dismiss_reasons)
+
+
+@router.post("/queue/bulk")
+async def bulk(request: Request) -> Response:
+    session, form = await require_post(request, "review")
+    console = services(request)
+    ids = form.get("hit_id") or []
+    hit_ids = [ids] if isinstance(ids, str) else list(ids)
+    if not hit_ids:
+        raise DecisionError("请先勾选命中 select hits first")
+    if form.get("action") == "assign":
+        if not session.user.can("assign"):
+            raise HTTPException(403, "只有科长/处长可以分配 only a chief assigns work")
+        assignee = console.accounts.get(str(form.get("assignee", "")))
+        if assignee is None:
+            raise DecisionError("请选择审核员 choose a reviewer")
+        console.workflow.assign(session.user, hit_ids, assignee)
+    elif form.get("action") == "dismiss":
+        refused = console.workflow.dismiss_many(session.user, hit_ids, str(form.get("reason_code", "")),
+                                                str(form.get("note", ""))[:500])
+        if len(refused) == len(hit_ids):
+            raise DecisionError("排除须选择理由，且不能排除已移送的命中 choose a reason; transferred hits stay")
+    else:
+        raise DecisionError("未知的批量操作 unknown bulk action")
+    return redirect("/queue?" + str(form.get("back", ""))[:2000])
+
+
+@router.get("/hits/{hit_id}")
+async def detail(request: Request, hit_id: str) -> Response:
+    require(request, "review")
+    console = services(request)
+    view = hit_view(console, _hit_or_404(request, hit_id))
+    return render(request, "detail.html", view=view, reasons=console.catalog.dismiss_reasons,
+                  site_title=console.sites.titles.get(view["hit"]["site"], view["hit"]["site"]), read_only=False)
+
+
+@router.post("/hits/{hit_id}/decision")
+async def decide(request: Request, hit_id: str) -> Response:
+    session, form = await require_post(request, "review")
+    hit = _hit_or_404(request, hit_id)
+    services(request).workflow.decide(session.user, hit["hit_id"], str(form.get("action", "")),
+                                      str(form.get("reason_code", "")), str(form.get("note", ""))[:500])
+    return redirect(f"/hits/{hit['hit_id']}")
+
+
+@router.post("/hits/{hit_id}/transfer")
+async def transfer(request: Request, hit_id: str) -> Response:
+    session, form = await require_post(request, "review")
+    hit = _hit_or_404(request, hit_id)
+    services(request).workflow.request_transfer(session.user, hit["hit_id"], str(form.get("case_no", "")),
+                                                str(form.get("inspector", ""))[:64], str(form.get("note", ""))[:500])
+    return redirect(f"/hits/{hit['hit_id']}")
+
+
+def screenshot_response(request: Request, hit_id: str) -> Response:
+    _, package = evidence_package(services(request), hit_id)
+    data = package_member(package, SCREENSHOT) if package else None
+    if data is None:
+        raise HTTPException(404, "没有截图 no screenshot")
+    return Response(data, media_type="image/png")
+
+
+@router.get("/hits/{hit_id}/screenshot.png")
+async def screenshot(request: Request, hit_id: str) -> Response:
+    require(request, "review")
+    return screenshot_response(request, _hit_or_404(request, hit_id)["hit_id"])
+
+
+@router.get("/search")
+async def search(request: Request) -> Response:
+    require(request, "review")
+    console = services(request)
+    text = request.query_params.get("q", "").strip()[:200]
+    try:
+        page = max(1, min(int(request.query_params.get("page", 1)), 10_000))
+    except ValueError:
+        page = 1
+    size = console.config.page_size
+    results = console.backend.search_ads(text, size=size, offset=(page - 1) * size) if text else None
+    pages = max(1, -(-results.total // size)) if results else 1
+    return render(request, "search.html", q=text, results=results, page=page, pages=pages, sites=console.sites)
+
+
+@router.get("/stats")
+async def stats(request: Request) -> Response:
+    require(request, "review")
+    console = services(request)
+    day_from, day_to = request.query_params.get("day_from", ""), request.query_params.get("day_to", "")
+    filters = QueueFilter.from_params({"day_from": day_from, "day_to": day_to})
+    data = chart_data(console, filters.day_from, filters.day_to)
+    return render(request, "stats.html", data=data, filters=filters)
+
+
+@router.get("/export/queue.csv")
+async def export_csv(request: Request) -> Response:
+    session = require(request, "review")
+    filters = QueueFilter.from_params(dict(request.query_params))
+    # Built here, not streamed: a streamed body is iterated in another thread, away from the store's connection.
+    body = "".join(queue_csv(services(request), filters, session.user.username))
+    return Response(body, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="adwatch-queue.csv"'})

@@ -1,0 +1,60 @@
+"""Everything the console's routes use, opened once per server: the databases, the backend and the vocabulary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crawler.profiles import load_profiles
+from dashboards.accounts import Accounts
+from dashboards.catalog import Catalog, catalog
+from dashboards.config import ConsoleConfig
+from dashboards.db import ConsoleDB
+from dashboards.decisions import Workflow
+from indexer.backend import AdIndex
+from indexer.backends import open_index
+from indexer.sqlite import SqliteStore
+
+UNASSIGNED_DISTRICT = "未划分"
+
+
+@dataclass
+class Sites:
+    """Each profile's display title and district bureau (辖区分局), for labels and the district filter."""
+
+    titles: dict[str, str] = field(default_factory=dict)
+    districts: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_profiles(cls, profile_dirs: list[Path]) -> Sites:
+        profiles = load_profiles(profile_dirs)
+        return cls({name: p.title or name for name, p in profiles.items()},
+                   {name: p.district or UNASSIGNED_DISTRICT for name, p in profiles.items()})
+
+    def in_district(self, district: str) -> tuple[str, ...]:
+        return tuple(sorted(site for site, d in self.districts.items() if d == district))
+
+    @property
+    def district_names(self) -> list[str]:
+        return sorted(set(self.districts.values()))
+
+
+class Services:
+    """Opened when the server starts (in its event-loop thread), closed when it stops."""
+
+    def __init__(self, config: ConsoleConfig) -> None:
+        self.config = config
+        self.catalog: Catalog = catalog()
+        self.sites = Sites.from_profiles(config.base.profile_dirs)
+        self.db = ConsoleDB(config.db_path)
+        self.accounts = Accounts(self.db, config.session_hours, config.login_max_failures, config.login_window)
+        self.store = SqliteStore(config.base.db_path)
+        self.backend: AdIndex = self.store if not config.index.target.is_engine else open_index(
+            config.index.target, config.index)
+        self.workflow = Workflow(self.db, self.backend, self.store, self.catalog)
+
+    def close(self) -> None:
+        if self.backend is not self.store:
+            self.backend.close()
+        self.store.close()
+        self.db.close()

@@ -1,0 +1,382 @@
+"""The review workflow: decisions with reasons, assignments, transfers to the inspection corps, the audit trail."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dashboards.accounts import User
+from dashboards.decisions import DecisionError, Workflow
+from dashboards.services import Services
+from tests.dashboards.stores import CURE_CLAIM, SUPERLATIVE, add_user, checked_ad, open_services, save
+
+FETCHED = "2026-11-05T02:00:00+00:00"
+
+
+@dataclass
+class Desk:
+    services: Services
+    reviewer: User
+    chief: User
+    inspector: User
+    cure_ids: list[str]  # the cure claim's hits: ad17-disease-treatment ×2, ad17-medical-terms ×1
+    superlative_ids: list[str]  # ad9-superlative ×2
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.services.workflow
+
+    def status(self, hit_id: str) -> str:
+        return self.services.store.get_hit(hit_id)["review_status"]
+
+    def decisions(self, hit_id: str) -> list[tuple[str, str, str]]:
+        return [(row["action"], row["reason_code"], row["actor"]) for row in self.workflow.history(hit_id)]
+
+    def audit(self) -> list[tuple[str, str, str, str]]:
+        return [(row["actor"], row["action"], row["target"], row["detail"])
+                for row in reversed(self.services.db.audit_entries())]
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    with open_services(tmp_path) as services:
+        cure = checked_ad("http://healthfood.test/item/1.html", "healthfood", "降糖神药", CURE_CLAIM, FETCHED)
+        shirt = checked_ad("http://mall.test/item/2.html", "mall", "纯棉T恤", SUPERLATIVE, FETCHED)
+        cure_ids, superlative_ids = save(services.store, cure), save(services.store, shirt)
+        assert [h["rule_id"] for h in cure.hits] == ["ad17-disease-treatment", "ad17-disease-treatment",
+                                                     "ad17-medical-terms"]
+        assert [h["rule_id"] for h in shirt.hits] == ["ad9-superlative", "ad9-superlative"]
+        # The workflow takes the logged-in user as the routes hand it over (argon2 hashing of three
+        # accounts per test would only slow the suite down; the accounts tests cover adding them).
+        yield Desk(services, User("rev", "审核员甲", "reviewer", True), User("boss", "王科长", "chief", True),
+                      User("cop", "稽查乙", "inspector", True), cure_ids, superlative_ids)
+
+
+# --- confirm, dismiss, reopen ---
+
+
+def test_dismissal_without_a_reason_code_is_refused(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+
+    with pytest.raises(DecisionError, match="理由"):
+        desk.workflow.decide(desk.reviewer, hit, "dismiss")
+
+    assert desk.status(hit) == "pending"
+    assert desk.decisions(hit) == []
+    assert not [line for line in desk.audit() if line[1].startswith("hit.")]
+
+
+def test_dismissal_with_a_code_that_is_not_in_the_catalog_is_refused(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+
+    with pytest.raises(DecisionError):
+        desk.workflow.decide(desk.reviewer, hit, "dismiss", "because_i_said_so")
+
+    assert desk.status(hit) == "pending"
+
+
+def test_dismissal_with_a_reason_is_recorded_in_store_history_and_audit_log(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+
+    assert desk.workflow.decide(desk.reviewer, hit, "dismiss", "false_match", "词语误匹配") == "dismissed"
+
+    stored = desk.services.store.get_hit(hit)
+    assert stored["review_status"] == "dismissed"
+    assert stored["reviewer"] == "rev"
+    assert stored["review_reason"] == "误报（词语误匹配）"
+    [row] = desk.workflow.history(hit)
+    assert (row["hit_id"], row["rule_id"], row["action"], row["reason_code"], row["note"], row["actor"]) == \
+        (hit, "ad17-disease-treatment", "dismiss", "false_match", "词语误匹配", "rev")
+    assert ("rev", "hit.dismiss", hit, "false_match 词语误匹配") in desk.audit()
+
+
+def test_confirmation_marks_the_hit_confirmed(desk: Desk) -> None:
+    hit = desk.cure_ids[1]
+
+    assert desk.workflow.decide(desk.reviewer, hit, "confirm", note="确属违法") == "confirmed"
+
+    assert desk.status(hit) == "confirmed"
+    assert desk.services.store.get_hit(hit)["review_reason"] == "确属违法"
+    assert desk.decisions(hit) == [("confirm", "", "rev")]
+    assert ("rev", "hit.confirm", hit, "确属违法") in desk.audit()
+
+
+def test_decision_touches_only_its_own_hit(desk: Desk) -> None:
+    desk.workflow.decide(desk.reviewer, desk.cure_ids[0], "confirm")
+
+    assert [desk.status(hit) for hit in desk.cure_ids[1:] + desk.superlative_ids] == ["pending"] * 4
+
+
+def test_reopening_puts_the_hit_back_to_pending_and_keeps_the_history(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+    desk.workflow.decide(desk.reviewer, hit, "dismiss", "not_ad")
+
+    assert desk.workflow.decide(desk.chief, hit, "reopen", note="需复核") == "pending"
+
+    stored = desk.services.store.get_hit(hit)
+    assert stored["review_status"] == "pending"
+    assert not stored["reviewer"]
+    assert not stored["review_reason"]
+    assert desk.decisions(hit) == [("dismiss", "not_ad", "rev"), ("reopen", "", "boss")]
+
+
+def test_unknown_action_and_unknown_hit_are_refused(desk: Desk) -> None:
+    with pytest.raises(DecisionError):
+        desk.workflow.decide(desk.reviewer, desk.cure_ids[0], "delete")
+    with pytest.raises(DecisionError, match="no-such-hit"):
+        desk.workflow.decide(desk.reviewer, "no-such-hit", "confirm")
+    assert desk.services.db.conn.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+
+
+def test_bulk_dismissal_dismisses_each_and_returns_the_refused(desk: Desk) -> None:
+    transferred = desk.cure_ids[2]
+    desk.workflow.request_transfer(desk.chief, transferred, "滨市监稽〔2026〕1号", "cop")
+
+    refused = desk.workflow.dismiss_many(desk.reviewer, [*desk.superlative_ids, transferred, "nope"],
+                                            "duplicate")
+
+    assert refused == [transferred, "nope"]
+    assert [desk.status(hit) for hit in desk.superlative_ids] == ["dismissed", "dismissed"]
+    assert desk.status(transferred) == "transferred"
+
+
+# --- assignments ---
+
+
+def test_chief_assigns_hits_to_a_reviewer(desk: Desk) -> None:
+    assert desk.workflow.assign(desk.chief, desk.superlative_ids, desk.reviewer) == 2
+
+    assert sorted(desk.workflow.assigned_ids("rev")) == sorted(desk.superlative_ids)
+    assert desk.workflow.assignees([*desk.superlative_ids, desk.cure_ids[0]]) == \
+        dict.fromkeys(desk.superlative_ids, "rev")
+    assert [line[:3] for line in desk.audit() if line[1] == "hit.assign"] == \
+        [("boss", "hit.assign", hit) for hit in desk.superlative_ids]
+
+
+def test_reassigning_a_hit_replaces_its_assignee(desk: Desk) -> None:
+    other = add_user(desk.services, "rev2", "reviewer")
+    desk.workflow.assign(desk.chief, desk.superlative_ids, desk.reviewer)
+
+    desk.workflow.assign(desk.chief, desk.superlative_ids[:1], other)
+
+    assert desk.workflow.assigned_ids("rev") == desk.superlative_ids[1:]
+    assert desk.workflow.assigned_ids("rev2") == desk.superlative_ids[:1]
+
+
+def test_an_inspector_cannot_be_assigned_hits(desk: Desk) -> None:
+    with pytest.raises(DecisionError, match="cop"):
+        desk.workflow.assign(desk.chief, desk.superlative_ids, desk.inspector)
+
+    assert desk.workflow.assigned_ids("cop") == []
+
+
+def test_a_disabled_reviewer_cannot_be_assigned_hits(desk: Desk) -> None:
+    add_user(desk.services, "rev2", "reviewer")
+    desk.services.accounts.set_active("rev2", False)
+
+    with pytest.raises(DecisionError):
+        desk.workflow.assign(desk.chief, desk.superlative_ids, desk.services.accounts.get("rev2"))
+
+    assert desk.workflow.assigned_ids("rev2") == []
+
+
+# --- transfers to the inspection corps ---
+
+
+def test_reviewers_transfer_request_waits_for_a_chief(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+
+    case = desk.workflow.request_transfer(desk.reviewer, hit, "滨市监稽〔2026〕12号", "cop", "证据齐全")
+
+    assert (case.case_no, case.hit_id, case.inspector, case.status, case.requested_by, case.approved_by) == \
+        ("滨市监稽〔2026〕12号", hit, "cop", "requested", "rev", None)
+    assert case.status_label == "待批准"
+    assert desk.status(hit) == "confirmed"
+    assert desk.decisions(hit) == [("transfer", "", "rev")]
+    assert ("rev", "case.request", "滨市监稽〔2026〕12号", f"{hit} → cop") in desk.audit()
+
+
+def test_chiefs_approval_transfers_the_hit(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+    desk.workflow.request_transfer(desk.reviewer, hit, "滨市监稽〔2026〕12号", "cop")
+
+    case = desk.workflow.approve(desk.chief, "滨市监稽〔2026〕12号")
+
+    assert (case.status, case.approved_by) == ("approved", "boss")
+    assert case.approved_at
+    assert desk.status(hit) == "transferred"
+    assert [c.case_no for c in desk.workflow.cases(("approved",))] == ["滨市监稽〔2026〕12号"]
+    assert ("boss", "case.approve", "滨市监稽〔2026〕12号", hit) in desk.audit()
+
+
+def test_chiefs_own_request_is_approved_at_once(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+
+    case = desk.workflow.request_transfer(desk.chief, hit, "A-2026-001", "cop")
+
+    assert (case.status, case.requested_by, case.approved_by) == ("approved", "boss", "boss")
+    assert desk.status(hit) == "transferred"
+
+
+@pytest.mark.parametrize("action", ["confirm", "dismiss", "reopen"])
+def test_a_transferred_hit_cannot_be_decided_again(desk: Desk, action: str) -> None:
+    hit = desk.cure_ids[0]
+    desk.workflow.request_transfer(desk.chief, hit, "A-2026-001", "cop")
+
+    with pytest.raises(DecisionError):
+        desk.workflow.decide(desk.chief, hit, action, "not_ad")
+
+    assert desk.status(hit) == "transferred"
+
+
+def test_a_hit_whose_transfer_awaits_approval_cannot_be_decided(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+    desk.workflow.request_transfer(desk.reviewer, hit, "A-2026-001", "cop")
+
+    with pytest.raises(DecisionError):
+        desk.workflow.decide(desk.reviewer, hit, "dismiss", "not_ad")
+
+    assert desk.status(hit) == "confirmed"
+
+
+def test_duplicate_case_number_is_refused(desk: Desk) -> None:
+    desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
+
+    with pytest.raises(DecisionError, match="A-2026-001"):
+        desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[1], " A-2026-001 ", "cop")
+
+    assert desk.status(desk.cure_ids[1]) == "pending"
+    assert desk.workflow.case_of_hit(desk.cure_ids[1]) is None
+
+
+def test_a_hit_already_in_a_case_cannot_be_requested_again(desk: Desk) -> None:
+    desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
+
+    with pytest.raises(DecisionError):
+        desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-002", "cop")
+
+    assert desk.workflow.case("A-2026-002") is None
+
+
+@pytest.mark.parametrize("case_no", ["", "   ", "A 2026", "<script>", "1;DROP", "x" * 41, "案/1"])
+def test_invalid_case_number_is_refused(desk: Desk, case_no: str) -> None:
+    hit = desk.cure_ids[0]
+
+    with pytest.raises(DecisionError, match="案件编号"):
+        desk.workflow.request_transfer(desk.reviewer, hit, case_no, "cop")
+
+    assert desk.workflow.cases() == []
+    assert desk.status(hit) == "pending"
+
+
+def test_transfer_needs_an_inspector(desk: Desk) -> None:
+    with pytest.raises(DecisionError):
+        desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "  ")
+    assert desk.workflow.cases() == []
+
+
+def test_rejected_request_returns_the_case_and_the_hit_may_be_decided_again(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+    desk.workflow.request_transfer(desk.reviewer, hit, "A-2026-001", "cop")
+
+    case = desk.workflow.reject(desk.chief, "A-2026-001", "证据不足")
+
+    assert (case.status, case.status_label, case.approved_by) == ("rejected", "已退回", "boss")
+    assert desk.status(hit) == "confirmed"
+    assert desk.workflow.case_of_hit(hit) is None
+    assert ("boss", "case.reject", "A-2026-001", "证据不足") in desk.audit()
+    assert desk.workflow.decide(desk.reviewer, hit, "dismiss", "rectified") == "dismissed"
+
+
+def test_a_returned_hit_may_be_requested_again_under_a_new_number(desk: Desk) -> None:
+    hit = desk.cure_ids[0]
+    desk.workflow.request_transfer(desk.reviewer, hit, "A-2026-001", "cop")
+    desk.workflow.reject(desk.chief, "A-2026-001")
+
+    case = desk.workflow.request_transfer(desk.reviewer, hit, "A-2026-002", "cop")
+
+    assert case.status == "requested"
+    assert desk.workflow.case_of_hit(hit).case_no == "A-2026-002"
+
+
+def test_a_decided_case_cannot_be_approved_or_rejected_again(desk: Desk) -> None:
+    desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
+    desk.workflow.reject(desk.chief, "A-2026-001")
+
+    with pytest.raises(DecisionError):
+        desk.workflow.approve(desk.chief, "A-2026-001")
+    with pytest.raises(DecisionError):
+        desk.workflow.reject(desk.chief, "A-2026-001")
+    with pytest.raises(DecisionError):
+        desk.workflow.approve(desk.chief, "no-such-case")
+
+    assert desk.workflow.case("A-2026-001").status == "rejected"
+    assert desk.status(desk.cure_ids[0]) == "confirmed"
+
+
+# --- the audit log ---
+
+
+def test_audit_log_refuses_update_and_delete(desk: Desk) -> None:
+    desk.workflow.decide(desk.reviewer, desk.cure_ids[0], "confirm")
+    before = desk.audit()
+
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        desk.services.db.conn.execute("UPDATE audit_log SET actor = 'someone else'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        desk.services.db.conn.execute("DELETE FROM audit_log")
+
+    assert desk.audit() == before
+
+
+def test_audit_log_is_append_only_for_any_connection_to_the_file(desk: Desk) -> None:
+    desk.workflow.decide(desk.reviewer, desk.cure_ids[0], "confirm")
+    other = sqlite3.connect(desk.services.db.path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            other.execute("DELETE FROM audit_log WHERE action = 'hit.confirm'")
+        with pytest.raises(sqlite3.IntegrityError):
+            other.execute("UPDATE audit_log SET detail = 'x' WHERE action = 'hit.confirm'")
+    finally:
+        other.close()
+
+    assert any(line[1] == "hit.confirm" for line in desk.audit())
+
+
+# --- rule quality ---
+
+
+def test_rule_quality_counts_the_latest_decision_per_hit_most_dismissals_first(desk: Desk) -> None:
+    decide = desk.workflow.decide
+    disease_1, disease_2, medical = desk.cure_ids
+    shirt_1, shirt_2 = desk.superlative_ids
+    decide(desk.reviewer, shirt_1, "dismiss", "false_match")
+    decide(desk.reviewer, shirt_2, "dismiss", "not_ad")
+    decide(desk.reviewer, disease_1, "dismiss", "false_match")
+    decide(desk.chief, disease_1, "confirm")  # overrules the dismissal: counts as confirmed only
+    desk.workflow.request_transfer(desk.reviewer, disease_2, "A-2026-001", "cop")  # a transfer confirms
+    decide(desk.reviewer, medical, "confirm")
+    decide(desk.reviewer, medical, "dismiss", "duplicate")
+
+    quality = desk.workflow.rule_quality()
+
+    assert [(e["rule_id"], e["confirmed"], e["dismissed"], e["reasons"], e["dismissal_rate"]) for e in quality] == [
+        ("ad9-superlative", 0, 2, {"false_match": 1, "not_ad": 1}, 1.0),
+        ("ad17-medical-terms", 0, 1, {"duplicate": 1}, 1.0),
+        ("ad17-disease-treatment", 2, 0, {}, 0.0),
+    ]
+
+
+def test_rule_quality_of_a_reopened_hit_counts_neither_way(desk: Desk) -> None:
+    hit = desk.superlative_ids[0]
+    desk.workflow.decide(desk.reviewer, hit, "dismiss", "not_ad")
+    desk.workflow.decide(desk.reviewer, hit, "reopen")
+
+    [entry] = desk.workflow.rule_quality()
+
+    assert (entry["rule_id"], entry["confirmed"], entry["dismissed"], entry["dismissal_rate"]) == \
+        ("ad9-superlative", 0, 0, 0.0)
