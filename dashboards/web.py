@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -40,6 +41,7 @@ def marked(text: str | None) -> Markup:
     return Markup(escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
 
 
+@lru_cache(maxsize=4096)
 def beijing_time(value: str | None) -> str:
     """An ISO timestamp (UTC or with offset) as Beijing time, ``2026-11-11 08:00``."""
     if not value:

@@ -1,0 +1,104 @@
+"""The reviewer's pages over HTTP, on the sandbox crawl: filters, assignment, search, statistics and the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sqlite3
+from urllib.parse import quote
+
+from tests.dashboards.conftest import Console, browser_login, csrf_of
+
+ROW_SITE = re.compile(r'<tr data-hit="([0-9a-f]+)">')
+
+
+def _sql(console: Console, query: str, *params: object) -> list[tuple]:
+    with sqlite3.connect(console.db_path) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _total(html: str) -> int:
+    return int(re.search(r"共 (\d+) 条命中", html).group(1))
+
+
+CURRENT = "FROM hits h JOIN ads a ON a.current_version = h.version_id"
+
+
+def test_the_district_filter_shows_only_that_bureaus_sites(sqlite_console: Console) -> None:
+    with sqlite_console.client("reviewer1") as client:
+        html = client.get("/queue?status=&district=" + quote("城西分局")).text
+    expected = _sql(sqlite_console, f"SELECT count(*) {CURRENT} WHERE h.site IN ('hospital', 'pharmacy')")[0][0]
+    assert expected > 0 and _total(html) == expected
+    assert "颐康健康商城" not in html.split('<table id="queue">', 1)[1]
+
+
+def test_a_chief_assigns_hits_and_the_reviewer_finds_them_under_me(sqlite_console: Console) -> None:
+    with sqlite_console.client("chief1") as chief:
+        page = chief.get("/queue?site=collect").text
+        ids = ROW_SITE.findall(page)[:3]
+        form = {"action": "assign", "assignee": "reviewer1", "hit_id": ids, "csrf_token": csrf_of(chief),
+                "back": "site=collect"}
+        assert chief.post("/queue/bulk", data=form).status_code == 303
+    with sqlite_console.client("reviewer1") as reviewer:
+        mine = reviewer.get("/queue?assignee=me").text
+        assert _total(mine) == 3 and set(ROW_SITE.findall(mine)) == set(ids)
+        form = {"action": "assign", "assignee": "reviewer1", "hit_id": ids, "csrf_token": csrf_of(reviewer)}
+        assert reviewer.post("/queue/bulk", data=form).status_code == 403
+
+
+def test_bulk_dismissal_needs_a_reason_and_records_it(sqlite_console: Console) -> None:
+    with sqlite_console.client("reviewer1") as client:
+        ids = ROW_SITE.findall(client.get("/queue?site=news").text)[:2]
+        token = csrf_of(client)
+        refused = client.post("/queue/bulk", data={"action": "dismiss", "hit_id": ids, "csrf_token": token})
+        assert refused.status_code == 409
+        done = client.post("/queue/bulk", data={"action": "dismiss", "hit_id": ids, "reason_code": "not_ad",
+                                                "csrf_token": token})
+        assert done.status_code == 303
+    rows = _sql(sqlite_console, f"SELECT review_status, review_reason FROM hits WHERE id IN ('{ids[0]}', '{ids[1]}')")
+    assert rows == [("dismissed", "非广告")] * 2
+
+
+def test_queue_text_search_highlights_and_pages(sqlite_console: Console) -> None:
+    with sqlite_console.client("reviewer1") as client:
+        first = client.get("/queue?status=&q=" + quote("治疗")).text
+        total = _total(first)
+        assert total > 50 and "<mark>治疗</mark>" in first
+        second = client.get("/queue?status=&q=" + quote("治疗") + "&page=2").text
+        assert not set(ROW_SITE.findall(first)) & set(ROW_SITE.findall(second))
+        assert "第 2 /" in second
+
+
+def test_search_finds_ads_that_were_never_flagged(sqlite_console: Console) -> None:
+    unflagged = _sql(sqlite_console, """SELECT v.title FROM ads a JOIN ad_versions v ON v.id = a.current_version
+                                        WHERE NOT EXISTS (SELECT 1 FROM hits h WHERE h.version_id = v.id)
+                                        AND a.site = 'news' AND length(v.title) > 6 LIMIT 1""")[0][0]
+    with sqlite_console.client("reviewer1") as client:
+        html = client.get("/search?q=" + quote(f'"{unflagged}"')).text
+    assert "共 " in html and unflagged in html and "没有找到" not in html
+
+
+def test_the_csv_holds_every_hit_of_the_filter(sqlite_console: Console) -> None:
+    with sqlite_console.client("reviewer1") as client:
+        response = client.get("/export/queue.csv?status=&site=pharmacy")
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["命中编号", "风险分", "网站"]
+    expected = _sql(sqlite_console, f"SELECT count(*) {CURRENT} WHERE h.site = 'pharmacy'")[0][0]
+    assert len(rows) - 1 == expected > 0
+
+
+def test_statistics_draw_their_charts_in_the_browser(sqlite_console: Console, browser: object) -> None:
+    page = browser_login(browser, sqlite_console, "reviewer1")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{sqlite_console.url}/stats")
+    page.wait_for_load_state("networkidle")
+    charts = page.locator("[data-chart]")
+    assert charts.count() == 4
+    for index in range(4):
+        assert charts.nth(index).get_attribute("data-rendered") == "1"
+        assert charts.nth(index).locator("canvas").count() >= 1
+    assert errors == []
+    page.context.close()
