@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from crawler.exceptions import AdWatchError
+from crawler.exceptions import AdWatchError, EngineUnavailable
 from dashboards.config import ConsoleConfig
 from dashboards.routes import admin, auth, cases, reports, review
 from dashboards.services import Services
@@ -84,6 +84,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
     @app.exception_handler(AdWatchError)
     async def _adwatch_error(request: Request, exc: AdWatchError) -> Response:
+        if isinstance(exc, EngineUnavailable):
+            return render(request, "error.html", status_code=503, title="搜索引擎暂不可用 Search engine unavailable",
+                          detail=f"{exc}（审核结论未丢失：请稍后重试 nothing was lost; try again shortly）")
         return render(request, "error.html", status_code=409, title="无法完成 Could not be done", detail=str(exc))
 
     return app

@@ -134,8 +134,9 @@ class Workflow:
             raise DecisionError("该命中已提请或已移送稽查，不能再改 the hit is (being) transferred")
         status = ACTIONS[action]
         reason = self.catalog.dismiss_reasons.get(reason_code, "") if action == "dismiss" else note
-        self._record(user, hit, action, reason_code, note)
+        # The backend first: if it is down, nothing is recorded anywhere and the reviewer simply tries again.
         self._set_status(hit_id, status, user, reason)
+        self._record(user, hit, action, reason_code, note)
         return status
 
     def _record(self, user: User, hit: dict[str, Any], action: str, reason_code: str = "", note: str = "") -> None:
@@ -181,6 +182,7 @@ class Workflow:
             raise DecisionError(f"案件编号已存在 case number {case_no} exists")
         if self.case_of_hit(hit_id) is not None:
             raise DecisionError("该命中已提请移送 the hit is already in a case")
+        self._set_status(hit_id, "confirmed", user, f"提请移送 {case_no}")
         now = utc_now()
         with self.db.transaction() as conn:
             conn.execute("INSERT INTO cases VALUES (?, ?, ?, ?, 'requested', ?, ?, NULL, NULL)",
@@ -189,18 +191,17 @@ class Workflow:
                          "VALUES (?, ?, 'transfer', '', ?, ?, ?)",
                          (hit_id, hit["rule_id"], case_no, user.username, now))
             self.db.audit(user.username, "case.request", case_no, f"{hit_id} → {inspector}")
-        self._set_status(hit_id, "confirmed", user, f"提请移送 {case_no}")
         if user.role == "chief":
             return self.approve(user, case_no)
         return self.case(case_no)  # type: ignore[return-value]
 
     def approve(self, user: User, case_no: str) -> Case:
         case = self._open_case(case_no)
+        self._set_status(case.hit_id, "transferred", user, f"移送稽查 {case_no}")
         with self.db.transaction() as conn:
             conn.execute("UPDATE cases SET status = 'approved', approved_by = ?, approved_at = ? WHERE case_no = ?",
                          (user.username, utc_now(), case_no))
             self.db.audit(user.username, "case.approve", case_no, case.hit_id)
-        self._set_status(case.hit_id, "transferred", user, f"移送稽查 {case_no}")
         return self.case(case_no)  # type: ignore[return-value]
 
     def reject(self, user: User, case_no: str, note: str = "") -> Case:

@@ -7,13 +7,16 @@ a line here fails ``test_every_route_is_in_the_role_table``.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.routing import APIRoute
 
 from dashboards.app import ROUTERS
-from tests.dashboards.conftest import ACCOUNTS, Console, csrf_of
+from indexer.testing import free_port
+from tests.conftest import CrawlRun
+from tests.dashboards.conftest import ACCOUNTS, Console, copy_crawl, csrf_of, serve_console
 
 ROLES = ("anonymous", *ACCOUNTS)
 REVIEW = {"reviewer1", "chief1"}
@@ -207,3 +210,21 @@ def test_responses_carry_a_strict_content_security_policy(sqlite_console: Consol
         policy = client.get("/login").headers["content-security-policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in \
         policy.split("script-src", 1)[1].split(";", 1)[0]
+
+
+def test_a_search_engine_that_is_down_is_named_and_nothing_is_half_recorded(crawled: CrawlRun,
+                                                                           tmp_path: Path) -> None:
+    data_dir = copy_crawl(crawled, tmp_path / "data")
+    dead = f"opensearch+http://127.0.0.1:{free_port()}"
+    with serve_console(data_dir, "opensearch", ADWATCH_INDEX=dead, ADWATCH_INDEX_TIMEOUT=2) as down:
+        with down.client("reviewer1") as client:
+            page = client.get("/queue")
+            assert page.status_code == 503 and "搜索引擎暂不可用" in page.text
+            hit_id = sqlite3.connect(down.db_path).execute("SELECT id FROM hits LIMIT 1").fetchone()[0]
+            response = client.post(f"/hits/{hit_id}/decision", data={"action": "confirm",
+                                                                     "csrf_token": csrf_of(client)})
+            assert response.status_code == 503
+    with sqlite3.connect(down.config.db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+    with sqlite3.connect(down.db_path) as conn:
+        assert conn.execute("SELECT review_status FROM hits WHERE id = ?", (hit_id,)).fetchone()[0] == "pending"
