@@ -325,7 +325,7 @@ def main() -> None:
     try:
         cli.main(standalone_mode=True)
     except AdWatchError as exc:
-        err_console.print(f"[red]错误 error:[/] {exc}")
+        err_console.print(f"[red]错误 error:[/] {exc}", soft_wrap=True)
         sys.exit(2)
 
 

@@ -95,6 +95,27 @@ def _table(sheet: Any, row: int, heading: str, first_column: str, rows: dict[str
     return row + 2
 
 
+TRANSFER_COLUMNS = ("案件编号", "网站", "商家/店铺", "广告标题", "违反条款", "命中原文", "网址", "承办稽查人员",
+                    "提请人", "批准人", "批准时间（北京时间）")
+
+
+def _transfer_sheet(sheet: Any, services: Services, figures: MonthlyFigures) -> None:
+    """The cases handed to the inspection corps in the month, one row each."""
+    for column, label in enumerate(TRANSFER_COLUMNS, start=1):
+        cell = sheet.cell(1, column, label)
+        cell.font, cell.alignment, cell.border = _BOLD, _CENTER, _BOX
+    for row, case in enumerate(figures.transfers, start=2):
+        hit = services.backend.get_hit(case.hit_id) or {}
+        values = (case.case_no, services.sites.titles.get(hit.get("site", ""), hit.get("site", "")),
+                  hit.get("seller", ""), hit.get("title", ""), hit.get("article", ""), hit.get("matched", ""),
+                  hit.get("url", ""), case.inspector, case.requested_by, case.approved_by,
+                  beijing_time(case.approved_at))
+        for column, value in enumerate(values, start=1):
+            sheet.cell(row, column, _cell(value)).border = _BOX
+    for column in range(1, len(TRANSFER_COLUMNS) + 1):
+        sheet.column_dimensions[get_column_letter(column)].width = 18
+
+
 def report_due(month: str, due_day: int) -> str:
     """The sheet of ``month`` is due on ``due_day`` of the month after it: 2026-11 → 2026-12-28."""
     year, number = (int(part) for part in month.split("-"))
@@ -143,6 +164,7 @@ def monthly_workbook(services: Services, figures: MonthlyFigures, prepared_by: s
         sheet.column_dimensions[get_column_letter(column)].width = 16
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
+    _transfer_sheet(book.create_sheet("移送案件明细"), services, figures)
     output = io.BytesIO()
     book.save(output)
     return output.getvalue()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from dashboards.catalog import CATEGORY_NAMES
+from dashboards.decisions import Case
 from dashboards.services import Services
 from dashboards.web import beijing_time
 from indexer.backend import REVIEW_STATUSES, HitQuery
@@ -52,6 +53,7 @@ class MonthlyFigures:
     pages: int = 0
     ads: int = 0
     cases: int = 0
+    transfers: list[Case] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=_row)
     by_focus: dict[str, dict[str, int]] = field(default_factory=dict)
     by_category: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -79,8 +81,9 @@ def monthly_figures(services: Services, month: str) -> MonthlyFigures:
     figures.ads = services.store.conn.execute(
         "SELECT count(*) FROM ads WHERE substr(last_seen, 1, 10) >= ? AND substr(first_seen, 1, 10) <= ?",
         (day_from, day_to)).fetchone()[0]
-    figures.cases = sum(1 for case in services.workflow.cases(("approved",))
-                        if beijing_time(case.approved_at)[:7] == month)
+    figures.transfers = [case for case in services.workflow.cases(("approved",))
+                         if beijing_time(case.approved_at)[:7] == month]
+    figures.cases = len(figures.transfers)
     return figures
 
 

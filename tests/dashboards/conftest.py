@@ -173,9 +173,13 @@ def sqlite_console(crawled: CrawlRun, tmp_path: Path) -> Iterator[Console]:
         yield served
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser), with the closed-network flags."""
+    """Debian's Chromium driven by Playwright (never a downloaded browser), with the closed-network flags.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it is open, which
+    later tests that call ``asyncio.run`` (the evidence capture) must not find.
+    """
     from playwright.sync_api import sync_playwright
 
     settings = project_settings()

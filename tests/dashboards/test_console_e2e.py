@@ -143,7 +143,10 @@ def _label_values(sheet: object) -> dict[str, list]:
 
 
 def _check_monthly_sheet(console: Console, path: Path, month: str) -> None:
-    sheet = load_workbook(path).active
+    book = load_workbook(path)
+    sheet = book.active
+    transfers = list(book["移送案件明细"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in transfers] == [CASE_NO] and transfers[0][7] == "王稽查"
     assert f"{int(month[:4])}年{int(month[5:])}月" in sheet["A1"].value
     in_month = "FROM hits h JOIN ad_versions v ON v.id = h.version_id WHERE substr(v.fetched_at, 1, 7) = ?"
     status = dict(_sql(console, f"SELECT h.review_status, count(*) {in_month} GROUP BY h.review_status", month))

@@ -209,7 +209,7 @@ def test_a_month_that_is_not_a_month_is_refused(month: Month) -> None:
 
 def sheet_rows(data: bytes) -> list[tuple]:
     book = load_workbook(io.BytesIO(data))
-    assert book.sheetnames == ["专项行动情况统计表"]
+    assert book.sheetnames == ["专项行动情况统计表", "移送案件明细"]
     return [tuple(row) for row in book.active.iter_rows(values_only=True)]
 
 
