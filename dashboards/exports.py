@@ -152,7 +152,7 @@ def monthly_workbook(services: Services, figures: MonthlyFigures, prepared_by: s
         cell.border, cell.alignment = _BOX, _CENTER
     row = _table(sheet, row + 2, "二、按专项行动重点领域", "重点领域", figures.by_focus, figures.totals)
     row = _table(sheet, row, "三、按广告类别", "广告类别", figures.by_category, figures.totals)
-    notes = ("说明：1. 线索按发现（抓取）日期计入当月；2. “确认违法”含已移送稽查的线索；"
+    notes = ("说明：1. 线索按发现（抓取）日期（北京时间）计入当月；2. “确认违法”含已移送稽查的线索；"
              "3. 移送稽查案件数按科（处）长批准移送日期计入当月；4. 数据由 AdWatch 网络广告监测系统生成。")
     sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
     sheet.cell(row, 1, notes).alignment = Alignment(wrap_text=True, vertical="top")

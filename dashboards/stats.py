@@ -1,7 +1,8 @@
 """Figures for the statistics page and the monthly sheet, from the backend's aggregations and the crawl record.
 
-Hits count on the day they were found (fetch day, UTC), whether or not their ad
-has changed since: a hit found is a hit found.  ``confirmed`` counts hits
+Hits count on the day they were found (fetch day in Beijing time, like crawl
+runs and approvals), whether or not their ad has changed since: a hit found
+is a hit found.  ``confirmed`` counts hits
 confirmed or transferred (a transfer is a confirmed hit handed on);
 ``transferred`` counts those handed to the inspection corps.
 """
@@ -17,6 +18,7 @@ from dashboards.decisions import Case
 from dashboards.services import Services
 from dashboards.web import beijing_time
 from indexer.backend import REVIEW_STATUSES, HitQuery
+from indexer.sqlite import REPORT_DAY
 
 COLUMNS = ("hits", "confirmed", "transferred", "dismissed", "pending")
 COLUMN_LABELS = {"hits": "发现线索（条）", "confirmed": "确认违法（条）", "transferred": "其中移送稽查（条）",
@@ -75,11 +77,12 @@ def monthly_figures(services: Services, month: str) -> MonthlyFigures:
             label = CATEGORY_NAMES.get(category, category or "未分类")
             _add(figures.by_category.setdefault(label, _row()), status, count)
     crawl = services.store.conn.execute(
-        """SELECT count(DISTINCT site), coalesce(sum(pages), 0) FROM crawl_runs
-           WHERE substr(started_at, 1, 10) BETWEEN ? AND ?""", (day_from, day_to)).fetchone()
+        f"""SELECT count(DISTINCT site), coalesce(sum(pages), 0) FROM crawl_runs
+           WHERE {REPORT_DAY.format("started_at")} BETWEEN ? AND ?""", (day_from, day_to)).fetchone()
     figures.sites, figures.pages = crawl[0], crawl[1]
     figures.ads = services.store.conn.execute(
-        "SELECT count(*) FROM ads WHERE substr(last_seen, 1, 10) >= ? AND substr(first_seen, 1, 10) <= ?",
+        f"SELECT count(*) FROM ads WHERE {REPORT_DAY.format('last_seen')} >= ? "
+        f"AND {REPORT_DAY.format('first_seen')} <= ?",
         (day_from, day_to)).fetchone()[0]
     figures.transfers = [case for case in services.workflow.cases(("approved",))
                          if beijing_time(case.approved_at)[:7] == month]

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from crawler.items import AdItem
 from indexer.sqlite import hit_id
@@ -26,6 +27,7 @@ HIT_FIELDS = (
 )
 REVIEW_FIELDS = ("review_status", "reviewer", "review_reason", "reviewed_at")
 CONTEXT_CHARS = 30
+REPORT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
 def ad_key(canonical_url: str) -> str:
@@ -36,6 +38,21 @@ def ad_key(canonical_url: str) -> str:
 def fetched_at(item: AdItem) -> str:
     """The item's fetch time; items without one count as fetched now."""
     return item.fetched_at or datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def report_day(timestamp: str) -> str:
+    """The Beijing-time date of a fetch time: reviewers, 双十一 and the monthly sheet count days in Beijing.
+
+    China keeps no daylight-saving time, so the SQLite store computes the same day with a fixed offset
+    (:data:`indexer.sqlite.REPORT_DAY`).
+    """
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp[:10]
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(REPORT_TIMEZONE).date().isoformat()
 
 
 def month(timestamp: str) -> str:
@@ -72,7 +89,7 @@ def hit_document(item: AdItem, hit: dict[str, Any], text: ItemText, when: str = 
         "article_key": hit.get("article_key", ""), "severity": hit.get("severity", ""),
         "category": hit.get("category", ""), "matched": hit.get("matched", ""), "start": start, "end": end,
         "explanation": hit.get("explanation", ""), "penalty": hit.get("penalty", ""), "risk": item.risk,
-        "fetched_at": when, "day": when[:10], "raw_ref": item.raw_ref, "current": True,
+        "fetched_at": when, "day": report_day(when), "raw_ref": item.raw_ref, "current": True,
         "context": text.text[max(0, start - CONTEXT_CHARS):end + CONTEXT_CHARS],
         "text": text.text, "text_tokens": text.text_tokens, "title_tokens": text.title_tokens,
     }

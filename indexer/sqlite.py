@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 
+#: The Beijing-time date of a UTC timestamp column (UTC+8 all year): the day hits are counted in, as
+#: :func:`indexer.documents.report_day` does for the search engine.
+REPORT_DAY = "date({}, '+8 hours')"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ads (
@@ -139,9 +143,9 @@ def _stored_document(title: str, body: str, image_alts: str) -> str:
 _DOCUMENT_SQL = "adwatch_document(v.title, v.body, v.image_alts)"
 
 
-_HIT_SELECT = """SELECT h.id AS hit_id, a.canonical_url, v.url, h.site, v.title, v.seller, v.content_hash,
+_HIT_SELECT = f"""SELECT h.id AS hit_id, a.canonical_url, v.url, h.site, v.title, v.seller, v.content_hash,
     h.rule_id, h.law, h.article, h.article_key, h.severity, h.category, h.matched, h.start, h."end",
-    h.explanation, h.penalty, v.risk, v.fetched_at, substr(v.fetched_at, 1, 10) AS day, v.raw_ref,
+    h.explanation, h.penalty, v.risk, v.fetched_at, {REPORT_DAY.format('v.fetched_at')} AS day, v.raw_ref,
     (a.current_version = h.version_id) AS current, h.review_status, h.reviewer, h.review_reason, h.reviewed_at
     FROM hits h JOIN ads a ON a.id = h.ad_id JOIN ad_versions v ON v.id = h.version_id"""
 
@@ -238,7 +242,7 @@ def _hit_conditions(query: HitQuery) -> tuple[str, list[Any]]:
         conditions.append("a.current_version = h.version_id")
     for operator, value in ((">=", query.day_from), ("<=", query.day_to)):
         if value:
-            conditions.append(f"substr(v.fetched_at, 1, 10) {operator} ?")
+            conditions.append(f"{REPORT_DAY.format('v.fetched_at')} {operator} ?")
             params.append(value)
     text = _text_condition(query.text) if query.text else None
     if text:

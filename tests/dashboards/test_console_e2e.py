@@ -115,7 +115,7 @@ def test_review_day_end_to_end(console: Console, browser: object, tmp_path: Path
         assert "report.pdf" in names and any(name.endswith(".wacz") for name in names)
         assert transferred in archive.read("index.csv").decode("utf-8-sig")
 
-    month = _sql(console, "SELECT substr(min(fetched_at), 1, 7) FROM ad_versions")[0][0]
+    month = _sql(console, "SELECT substr(date(min(fetched_at), '+8 hours'), 1, 7) FROM ad_versions")[0][0]
     chief.goto(f"{console.url}/reports?month={month}")
     with chief.expect_download() as download_info:
         chief.click("#download-xlsx")
@@ -148,7 +148,8 @@ def _check_monthly_sheet(console: Console, path: Path, month: str) -> None:
     transfers = list(book["移送案件明细"].iter_rows(min_row=2, values_only=True))
     assert [row[0] for row in transfers] == [CASE_NO] and transfers[0][7] == "王稽查"
     assert f"{int(month[:4])}年{int(month[5:])}月" in sheet["A1"].value
-    in_month = "FROM hits h JOIN ad_versions v ON v.id = h.version_id WHERE substr(v.fetched_at, 1, 7) = ?"
+    in_month = ("FROM hits h JOIN ad_versions v ON v.id = h.version_id "
+                "WHERE substr(date(v.fetched_at, '+8 hours'), 1, 7) = ?")
     status = dict(_sql(console, f"SELECT h.review_status, count(*) {in_month} GROUP BY h.review_status", month))
     total = sum(status.values())
     rows = _label_values(sheet)
@@ -157,7 +158,8 @@ def _check_monthly_sheet(console: Console, path: Path, month: str) -> None:
     assert rows["排除（条）"][0] == status.get("dismissed", 0) == 1
     assert rows["待审核（条）"][0] == status.get("pending", 0) == total - 3
     assert rows["移送稽查案件数（件）"][0] == 1
-    pages = _sql(console, "SELECT coalesce(sum(pages), 0) FROM crawl_runs WHERE substr(started_at, 1, 7) = ?", month)
+    pages = _sql(console, "SELECT coalesce(sum(pages), 0) FROM crawl_runs "
+                          "WHERE substr(date(started_at, '+8 hours'), 1, 7) = ?", month)
     assert rows["监测网页数（页次）"][0] == pages[0][0] > 0
     health_food = _sql(console, f"SELECT count(*) {in_month} AND h.category = 'health_food'", month)[0][0]
     assert rows["保健食品"][0] == health_food

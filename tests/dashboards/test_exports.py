@@ -47,10 +47,10 @@ class Month:
     services: Services
     cure: list[str]  # 2026-11-05, healthfood: 3 hits (广告法第十七条, general)
     health_food: list[str]  # 2026-11-18, healthfood: 5 hits (health_food)
-    last_day: list[str]  # 2026-11-30 23:30 UTC, mall: 2 hits (广告法第九条)
+    last_day: list[str]  # 2026-11-30 23:30 Beijing time (15:30 UTC), mall: 2 hits (广告法第九条)
     price: list[str]  # 2026-11-12, mall: 1 price hit (明码标价和禁止价格欺诈规定第十九条)
     october: list[str]  # 2026-10-31, healthfood: 3 hits
-    december: list[str]  # 2026-12-01 00:30 UTC, mall: 2 hits
+    december: list[str]  # 2026-12-01 00:30 Beijing time (2026-11-30 16:30 UTC), mall: 2 hits
 
 
 def set_approved_at(services: Services, case_no: str, at: str) -> None:
@@ -67,14 +67,14 @@ def month(tmp_path: Path) -> Iterator[Month]:
         health_food = save(store, checked_ad("http://healthfood.test/item/2.html", "healthfood", "保健品",
                                              HEALTH_FOOD_CLAIM, "2026-11-18T09:00:00+00:00"))
         last_day = save(store, checked_ad("http://mall.test/item/3.html", "mall", "纯棉T恤", SUPERLATIVE,
-                                          "2026-11-30T23:30:00+00:00"))
+                                          "2026-11-30T15:30:00+00:00"))
         save(store, checked_ad("http://mall.test/item/5.html", "mall", "纯棉T恤", HARMLESS,
                                "2026-11-20T02:00:00+00:00"))
         price = add_price_hits(store, "http://mall.test/item/4.html", "mall", "2026-11-12T02:00:00+00:00")
         october = save(store, checked_ad("http://healthfood.test/item/9.html", "healthfood", "降糖神药", CURE_CLAIM,
                                          "2026-10-31T10:00:00+00:00"))
         december = save(store, checked_ad("http://mall.test/item/10.html", "mall", "纯棉T恤", SUPERLATIVE,
-                                          "2026-12-01T00:30:00+00:00"))
+                                          "2026-11-30T16:30:00+00:00"))
         assert (len(cure), len(health_food), len(last_day), len(price)) == (3, 5, 2, 1)
 
         workflow = services.workflow
@@ -95,7 +95,8 @@ def month(tmp_path: Path) -> Iterator[Month]:
 
         for site, started, pages in (("healthfood", "2026-11-05T02:00:00+00:00", 40),
                                      ("mall", "2026-11-12T02:00:00+00:00", 25),
-                                     ("mall", "2026-11-30T22:00:00+00:00", 10),
+                                     ("mall", "2026-11-30T15:00:00+00:00", 10),
+                                     ("mall", "2026-11-30T16:10:00+00:00", 3),  # 2026-12-01 00:10 in Beijing
                                      ("pharmacy", "2026-10-31T10:00:00+00:00", 99),
                                      ("news", "2026-12-01T00:10:00+00:00", 7)):
             store.record_run({"site": site, "started_at": started, "finished_at": started, "finish_reason": "finished",
@@ -105,11 +106,11 @@ def month(tmp_path: Path) -> Iterator[Month]:
 
 
 def counted_in(services: Services, day_from: str, day_to: str) -> list[tuple[str, str, str, int]]:
-    """(review status, category, article key, hits) of every hit found (fetched, UTC day) in the period."""
+    """(review status, category, article key, hits) of every hit found (fetched, Beijing day) in the period."""
     rows = services.store.conn.execute(
         """SELECT h.review_status, h.category, h.article_key, count(*) FROM hits h
            JOIN ad_versions v ON v.id = h.version_id
-           WHERE substr(v.fetched_at, 1, 10) BETWEEN ? AND ? GROUP BY 1, 2, 3""", (day_from, day_to)).fetchall()
+           WHERE date(v.fetched_at, '+8 hours') BETWEEN ? AND ? GROUP BY 1, 2, 3""", (day_from, day_to)).fetchall()
     return [tuple(row) for row in rows]
 
 
@@ -179,11 +180,11 @@ def test_monthly_figures_by_category_count_each_hit_once(month: Month) -> None:
 def test_crawl_runs_of_the_month_give_sites_and_pages(month: Month) -> None:
     sites, pages = month.services.store.conn.execute(
         """SELECT count(DISTINCT site), sum(pages) FROM crawl_runs
-           WHERE started_at >= '2026-11-01' AND started_at < '2026-12-01'""").fetchone()
+           WHERE started_at >= '2026-10-31T16:00' AND started_at < '2026-11-30T16:00'""").fetchone()
 
     figures = monthly_figures(month.services, "2026-11")
 
-    assert (figures.sites, figures.pages) == (sites, pages) == (2, 75)
+    assert (figures.sites, figures.pages) == (sites, pages) == (2, 75)  # not the mall run at 00:10 on 1 Dec
 
 
 def test_cases_count_in_the_month_of_approval_in_beijing_time(month: Month) -> None:

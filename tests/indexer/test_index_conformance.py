@@ -279,3 +279,15 @@ def test_ad_search_takes_a_quoted_phrase_as_raw_text(backend: AdIndex) -> None:
 def test_ad_search_without_a_match_finds_nothing(backend: AdIndex, text: str) -> None:
     results = indexed(backend).search_ads(text)
     assert (results.total, results.ads) == (0, [])
+
+
+def test_days_are_beijing_dates_so_double_eleven_starts_at_its_midnight(backend: AdIndex) -> None:
+    before, after = drug_ad(fetched_at="2026-11-10T15:59:00+00:00"), drug_ad(fetched_at="2026-11-10T16:00:00+00:00")
+    after.canonical_url = after.url = "http://mall.test/item/1111.html"
+    backend.index_items([before, after])
+    backend.refresh()
+    days = {hit["canonical_url"]: hit["day"] for hit in backend.search_hits(HitQuery(size=100)).hits}
+    assert days == {before.canonical_url: "2026-11-10", after.canonical_url: "2026-11-11"}
+    on_the_day = backend.search_hits(HitQuery(day_from="2026-11-11", day_to="2026-11-11", aggregations=("day",)))
+    assert {hit["canonical_url"] for hit in on_the_day.hits} == {after.canonical_url}
+    assert on_the_day.aggregations["day"] == {"2026-11-11": on_the_day.total}
