@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from rules.normalize import normalize_term
@@ -54,13 +55,21 @@ def hint_to_category(hint: str) -> str | None:
     return _LABEL_TO_KEY.get(value)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Score:
     points: int = 0
     decisive: bool = False
     hinted: bool = False
     patterned: bool = False
     evidence: list[str] = field(default_factory=list)
+
+
+def _score_of(scores: dict[str, _Score], key: str) -> _Score:
+    """``scores[key]``, created on first use (``setdefault`` would build a score on every call)."""
+    score = scores.get(key)
+    if score is None:
+        score = scores[key] = _Score()
+    return score
 
 
 @dataclass(frozen=True)
@@ -81,12 +90,20 @@ class CategoryClassifier:
         self._patterns = {
             key: [(_literal_prefix(p), re.compile(p)) for p in cat.patterns] for key, cat in spec.categories.items()
         }
+        self._pattern_list = [
+            (key, prefix, pattern) for key, patterns in self._patterns.items() for prefix, pattern in patterns
+        ]
+        # When every pattern has a literal prefix, a text holding none of them skips the patterns at once.
+        self._prefixes = frozenset(prefix for _key, prefix, _pattern in self._pattern_list if prefix)
+        self._prefixes_only = all(prefix for _key, prefix, _pattern in self._pattern_list)
         self._overrides = {key: list(cat.overrides) for key, cat in spec.categories.items()}
+        self._override_sets = {key: frozenset(overrides) for key, overrides in self._overrides.items()}
         self._index: dict[str, list[tuple[str, int]]] = {}
         for weight, mapping in ((STRONG_WEIGHT, self._strong), (WEAK_WEIGHT, self._weak)):
             for key, words in mapping.items():
                 for word in words:
                     self._index.setdefault(word, []).append((key, weight))
+        self._keywords = frozenset(self._index)
 
     @property
     def terms(self) -> set[str]:
@@ -101,8 +118,8 @@ class CategoryClassifier:
     def classify(
         self,
         text: str,
-        text_terms: Mapping[str, object],
-        title_terms: Mapping[str, object],
+        text_terms: AbstractSet[str],
+        title_terms: AbstractSet[str],
         hints: Iterable[str] = (),
     ) -> Classification:
         """Classify a normalised text given the keywords found in it and in its title."""
@@ -130,7 +147,7 @@ class CategoryClassifier:
             key = hint_to_category(hint)
             if key is None:
                 continue
-            score = scores.setdefault(key, _Score())
+            score = _score_of(scores, key)
             score.points += HINT_WEIGHT
             score.decisive = True
             score.hinted = True
@@ -139,30 +156,36 @@ class CategoryClassifier:
     def _score_keywords(
         self,
         text: str,
-        text_terms: Mapping[str, object],
-        title_terms: Mapping[str, object],
+        text_terms: AbstractSet[str],
+        title_terms: AbstractSet[str],
         scores: dict[str, _Score],
     ) -> None:
         found: dict[str, _Score] = {}
-        for word in sorted((text_terms.keys() | title_terms.keys()) & self._index.keys()):
+        keywords = self._keywords
+        for word in sorted(keywords.intersection(text_terms) | keywords.intersection(title_terms)):
+            in_title = word in title_terms
             for key, weight in self._index[word]:
-                score = found.setdefault(key, _Score())
-                score.points += weight + (weight if word in title_terms else 0)
+                score = found.get(key)
+                if score is None:
+                    score = found[key] = _Score()
+                score.points += weight + (weight if in_title else 0)
                 score.evidence.append(word)
                 score.decisive = score.decisive or weight == STRONG_WEIGHT
-        for key, patterns in self._patterns.items():
-            for prefix, pattern in patterns:
-                if prefix and prefix not in text_terms:
-                    continue
-                match = pattern.search(text)
-                if match:
-                    score = found.setdefault(key, _Score())
-                    score.points += PATTERN_WEIGHT
-                    score.evidence.append(match.group())
-                    score.decisive = True
-                    score.patterned = True
+        patterns: Sequence[tuple[str, str, re.Pattern[str]]] = self._pattern_list
+        if self._prefixes_only and self._prefixes.isdisjoint(text_terms):
+            patterns = ()
+        for key, prefix, pattern in patterns:
+            if prefix and prefix not in text_terms:
+                continue
+            match = pattern.search(text)
+            if match:
+                score = _score_of(found, key)
+                score.points += PATTERN_WEIGHT
+                score.evidence.append(match.group())
+                score.decisive = True
+                score.patterned = True
         for key, partial in found.items():
-            score = scores.setdefault(key, _Score())
+            score = _score_of(scores, key)
             score.points += partial.points
             score.decisive = score.decisive or partial.decisive
             score.patterned = score.patterned or partial.patterned
@@ -171,7 +194,7 @@ class CategoryClassifier:
     def _overriders(self, scores: Mapping[str, _Score]) -> set[str]:
         """Categories that refine a hinted one (a hinted 食品 page selling a 保健食品)."""
         hinted = {key for key, score in scores.items() if score.hinted}
-        return {key for key, overridden in self._overrides.items() if hinted & set(overridden)}
+        return {key for key, overridden in self._override_sets.items() if not overridden.isdisjoint(hinted)}
 
     def _apply_overrides(self, kept: Sequence[str]) -> list[str]:
         removed: set[str] = set()

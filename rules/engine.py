@@ -11,10 +11,13 @@ Matching runs in three stages:
 Speed comes from doing per-character work only in C: normalisation is
 ``str.lower`` plus, only when needed, ``str.translate`` and one regex pass (see
 :mod:`rules.normalize`); the automaton is ``ahocorasick_rs`` when installed
-(:class:`_Scanner`).  Rules are evaluated only when the scan found one of their
-anchor terms (or when they check for a missing mandatory statement); windows
-around a candidate are found with small C-level regex searches; a title that
-the text starts with (a crawled document does) is not scanned twice.
+(:class:`_Scanner`), which reports only which terms occur; positions are found
+with ``str.find`` for the few terms a rule needs (:class:`_Document`).  Rules are
+evaluated only when the scan found one of their anchor terms (or when they check
+for a missing mandatory statement), selected with one bit mask per term; windows
+around a candidate are found with small C-level regex searches; a document-wide
+regex is searched only when one of the literals its matches must hold occurs; a
+title that the text starts with (a crawled document does) is not scanned twice.
 """
 
 from __future__ import annotations
@@ -23,10 +26,15 @@ import bisect
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache, reduce
+from itertools import islice
+from operator import or_
 from pathlib import Path
+from re import _constants, _parser  # type: ignore[attr-defined]
+from typing import Any
 
 import ahocorasick
 import jieba
@@ -84,21 +92,31 @@ class CheckResult:
 
 
 class _Document:
-    """A normalised text and the term occurrences found in it."""
+    """A normalised text and the terms found in it; the spans of a term are found on first use.
 
-    def __init__(self, norm: Normalized, occurrences: dict[str, list[Span]]) -> None:
+    The automaton only reports which terms occur: most of them (category keywords,
+    page copy near a rule's terms) never need their positions, and building a list
+    of spans for every occurrence in Python costs more than the scan itself.
+    """
+
+    def __init__(self, norm: Normalized, found: AbstractSet[str]) -> None:
         self.norm = norm
         self.text = norm.text
-        self.occurrences = occurrences
-        self.found = occurrences.keys()
+        self.found = found
+        self._spans: dict[str, list[Span]] = {}
         self._starts: dict[str, list[int]] = {}
+        self._searched: dict[re.Pattern[str], bool] = {}
 
     def spans(self, term: str) -> list[Span]:
-        return self.occurrences.get(term, [])
+        """Every occurrence of ``term``, overlapping ones included, in text order (as the automaton reports them)."""
+        spans = self._spans.get(term)
+        if spans is None:
+            spans = self._spans[term] = _find_all(self.text, term) if term in self.found else []
+        return spans
 
     def spans_in(self, term: str, lo: int, hi: int) -> list[Span]:
         """Occurrences of ``term`` starting in ``[lo, hi]``."""
-        spans = self.occurrences.get(term)
+        spans = self.spans(term)
         if not spans:
             return []
         if len(spans) == 1:
@@ -108,8 +126,22 @@ class _Document:
             starts = self._starts[term] = [span[0] for span in spans]
         return spans[bisect.bisect_left(starts, lo) : bisect.bisect_right(starts, hi)]
 
-    def has_any(self, terms: Iterable[str]) -> bool:
-        return any(term in self.occurrences for term in terms)
+    def contains(self, pattern: re.Pattern[str]) -> bool:
+        """Whether ``pattern`` occurs anywhere in the text (memoised: several rules share a pattern).
+
+        A pattern whose every match holds one of a few literals is searched only when
+        one of them occurs: ``str`` finds a literal far faster than ``re`` tries every position.
+        """
+        found = self._searched.get(pattern)
+        if found is None:
+            text = self.text
+            literals = _required_literals(pattern)
+            if literals is not None and not any(literal in text for literal in literals):
+                found = False
+            else:
+                found = pattern.search(text) is not None
+            self._searched[pattern] = found
+        return found
 
     def clause_start(self, pos: int, breaks: frozenset[str] = CLAUSE_BREAKS, limit: int = CONTEXT_CHARS) -> int:
         """Just after the last break before ``pos``, at most ``limit`` characters back."""
@@ -124,7 +156,7 @@ class _Document:
         return match.start() if match else hi
 
     def crosses_clause(self, lo: int, hi: int) -> bool:
-        return _break_regexes(CLAUSE_BREAKS)[0].search(self.text, lo, hi) is not None
+        return _CLAUSE_BREAK.search(self.text, lo, hi) is not None
 
 
 @lru_cache(maxsize=8)
@@ -132,6 +164,9 @@ def _break_regexes(breaks: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[
     """(the first break, everything up to the last break) for a set of break characters."""
     chars = re.escape("".join(sorted(breaks)))
     return re.compile(f"[{chars}]"), re.compile(f"(?s).*[{chars}]")
+
+
+_CLAUSE_BREAK = _break_regexes(CLAUSE_BREAKS)[0]
 
 
 @dataclass
@@ -149,13 +184,14 @@ class _CompiledRule:
     sentence_all: list[re.Pattern[str]]
     document: list[re.Pattern[str]]
     required: list[tuple[str, list[re.Pattern[str]]]]
-    requires: list[list[str]]
+    requires: list[frozenset[str]]
     own_terms: frozenset[str] = frozenset()
     term_set: frozenset[str] = frozenset()
     exempt_set: frozenset[str] = frozenset()
     anchors: frozenset[str] = frozenset()
     index: int = -1
     near_sets: list[tuple[Near, frozenset[str], frozenset[str]]] = field(default_factory=list)
+    regex_sets: list[tuple[re.Pattern[str], frozenset[str]]] = field(default_factory=list)
 
     @classmethod
     def build(cls, rule: Rule, index: int = -1) -> _CompiledRule:
@@ -173,9 +209,9 @@ class _CompiledRule:
             after=re.compile(f"^(?:{ex.after})") if ex.after else None,
             sentence=[re.compile(p) for p in ex.sentence],
             sentence_all=[re.compile(p) for p in ex.sentence_all],
-            document=[re.compile(p) for p in ex.document],
-            required=[(req.label, [re.compile(p) for p in req.any]) for req in rule.required],
-            requires=[_norm_all(group) for group in rule.requires],
+            document=[_shared_regex(p) for p in ex.document],
+            required=[(req.label, [_shared_regex(p) for p in req.any]) for req in rule.required],
+            requires=[frozenset(_norm_all(group)) for group in rule.requires],
             own_terms=frozenset(terms) | frozenset(t for n in nears for t in (*n.first, *n.second)),
             term_set=frozenset(terms),
             exempt_set=frozenset(_norm_all(ex.terms)),
@@ -184,6 +220,7 @@ class _CompiledRule:
             | frozenset(t for _r, triggers in regexes for t in triggers),
             index=index,
             near_sets=[(near, frozenset(near.first), frozenset(near.second)) for near in nears],
+            regex_sets=[(regex, frozenset(triggers)) for regex, triggers in regexes],
         )
 
     def automaton_terms(self) -> set[str]:
@@ -196,6 +233,56 @@ class _CompiledRule:
         for group in self.requires:
             found.update(group)
         return found
+
+
+@cache
+def _shared_regex(pattern: str) -> re.Pattern[str]:
+    """One compiled object per pattern, so that a document memoises a search shared by several rules."""
+    return re.compile(pattern)
+
+
+@cache
+def _required_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Literals one of which every match of ``pattern`` holds, or ``None`` when they cannot be told."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        literals = _sequence_literals(_parser.parse(pattern.pattern, pattern.flags))
+    except re.error:  # pragma: no cover - the pattern compiled already
+        return None
+    if literals is None:
+        return None
+    # A literal holding another one is found only where that one is: keep the shorter.
+    return tuple(dict.fromkeys(a for a in literals if not any(b != a and b in a for b in literals)))
+
+
+def _sequence_literals(items: Iterable[tuple[Any, Any]]) -> tuple[str, ...] | None:
+    """The literal run a parsed sequence starts with (after zero-width anchors), or its first group's literals."""
+    prefix: list[str] = []
+    for op, value in items:
+        if op is _constants.AT and not prefix:
+            continue
+        if op is _constants.LITERAL:
+            prefix.append(chr(value))
+            continue
+        if prefix:
+            break
+        if op is _constants.BRANCH:
+            return _branch_literals(value[1])
+        if op is _constants.SUBPATTERN and not value[1] & re.IGNORECASE:
+            return _sequence_literals(value[3])
+        return None
+    return ("".join(prefix),) if prefix else None
+
+
+def _branch_literals(branches: Iterable[Iterable[tuple[Any, Any]]]) -> tuple[str, ...] | None:
+    literals: list[str] = []
+    for branch in branches:
+        found = _sequence_literals(branch)
+        if found is None:
+            return None
+        literals.extend(found)
+    return tuple(literals)
 
 
 def _norm_all(terms: Iterable[str]) -> list[str]:
@@ -256,6 +343,13 @@ class _Scanner:
                 found[terms[index]].append((last - length + 1, last + 1))
         return found
 
+    def found(self, text: str) -> set[str]:
+        """The terms occurring in ``text``, without their positions (see :class:`_Document`)."""
+        if self._automaton is None:
+            return set(self._ac.find_matches_as_strings(text, overlapping=True))
+        terms = self.terms
+        return {terms[index] for _last, (index, _length) in self._automaton.iter(text)}
+
 
 class RuleEngine:
     """Compiles a rulebook once and checks ad texts against it."""
@@ -272,12 +366,13 @@ class RuleEngine:
         self.terms: frozenset[str] = frozenset(term for term in terms if term)
         self._scanner = _Scanner(self.terms)
         self._segmenter = _Segmenter(terms)
-        self._applicable_cache: dict[tuple[str, ...], dict[int, str]] = {}
-        self._absence_rules = [c.index for c in self._compiled if c.rule.kind == "absence"]
-        self._by_anchor: dict[str, list[int]] = defaultdict(list)
+        self._applicable_cache: dict[tuple[str, ...], tuple[dict[int, str], int]] = {}
+        self._absence_mask = sum(1 << c.index for c in self._compiled if c.rule.kind == "absence")
+        masks: defaultdict[str, int] = defaultdict(int)
         for index, compiled in enumerate(self._compiled):
             for term in compiled.anchors:
-                self._by_anchor[term].append(index)
+                masks[term] |= 1 << index
+        self._anchor_masks = dict(masks)
 
     @classmethod
     def from_directory(cls, directory: Path | str | None = None) -> RuleEngine:
@@ -295,18 +390,19 @@ class RuleEngine:
 
     def check(self, text: str, title: str = "", category_hints: Sequence[str] = ()) -> CheckResult:
         """Check one ad text. Offsets in hits index ``text``; ``title`` only helps classification."""
-        norm, occurrences = self.prepare(text)
-        doc = _Document(norm, occurrences)
-        title_terms = self._title_terms(title, text, norm, occurrences)
-        classification = self.classifier.classify(doc.text, occurrences, title_terms, category_hints)
-        candidates = self._candidate_rules(doc.found)
+        norm = normalize(text)
+        found = self._scanner.found(norm.text)
+        doc = _Document(norm, found)
+        title_terms = self._title_terms(title, text, doc)
+        classification = self.classifier.classify(doc.text, found, title_terms, category_hints)
+        applicable, applicable_mask = self._applicable(tuple(classification.categories))
         hits: list[Hit] = []
-        if candidates:
-            applicable = self._applicable(tuple(classification.categories))
-            for index in candidates:
-                category = applicable.get(index)
-                if category is not None and self._requirements_met(self._compiled[index], doc, category_hints):
-                    hits.extend(self._rule_hits(self._compiled[index], doc, category))
+        for index in _bits(self._candidate_mask(found) & applicable_mask):
+            compiled = self._compiled[index]
+            if not (compiled.requires or compiled.document) or self._requirements_met(compiled, doc, category_hints):
+                hits.extend(self._rule_hits(compiled, doc, applicable[index]))
+        if not hits:
+            return CheckResult(False, classification.categories, classification.reasons, hits, 0.0, [])
         hits.sort(key=lambda hit: (hit.start, hit.end, hit.rule_id))
         return CheckResult(
             flagged=bool(hits),
@@ -317,34 +413,39 @@ class RuleEngine:
             article_keys=sorted({hit.article_key for hit in hits}, key=ARTICLE_KEYS.index),
         )
 
-    def _title_terms(
-        self, title: str, text: str, norm: Normalized, occurrences: Mapping[str, list[Span]]
-    ) -> Mapping[str, object]:
-        """The terms of ``title``, read off the text's own scan when the text starts with it (as crawled pages do)."""
+    def _title_terms(self, title: str, text: str, doc: _Document) -> AbstractSet[str]:
+        """The terms of ``title``, read off the text's own scan when the text starts with it (as crawled pages do).
+
+        A string that the normalised text starts with holds exactly the found terms it contains.
+        """
         if not title:
-            return {}
-        if not norm.edits and text.startswith(title):
-            size = len(title)
-            return dict.fromkeys(term for term, spans in occurrences.items() if spans[0][1] <= size)
-        return self.prepare(title)[1]
+            return frozenset()
+        if not doc.norm.edits and text.startswith(title):
+            head = doc.text[: len(title)]
+        else:
+            head = normalize(title).text
+            if not doc.text.startswith(head):
+                return self._scanner.found(head)
+        return set(filter(head.__contains__, doc.found))
 
-    def _candidate_rules(self, found: Iterable[str]) -> list[int]:
-        """Indexes, in rulebook order, of the rules an occurrence anchors, plus every absence rule."""
-        by_anchor = self._by_anchor
-        anchored = {index for term in found if term in by_anchor for index in by_anchor[term]}
-        anchored.update(self._absence_rules)
-        return sorted(anchored)
+    def _candidate_mask(self, found: AbstractSet[str]) -> int:
+        """The rules (bit ``i`` for rule ``i``) an occurring term anchors, plus every absence rule."""
+        masks = self._anchor_masks
+        return reduce(or_, map(masks.__getitem__, masks.keys() & found), self._absence_mask)
 
-    def _applicable(self, categories: tuple[str, ...]) -> dict[int, str]:
-        """Rule index → the category under which it applies to an ad of these categories (memoised)."""
+    def _applicable(self, categories: tuple[str, ...]) -> tuple[dict[int, str], int]:
+        """Rule index → the category under which it applies to an ad of these categories, and those rules' bits.
+
+        Memoised: ads fall into few category combinations.
+        """
         cached = self._applicable_cache.get(categories)
         if cached is None:
-            cached = {}
+            applicable: dict[int, str] = {}
             for compiled in self._compiled:
                 category = compiled.rule.applies_to(categories)
                 if category is not None:
-                    cached[compiled.index] = category
-            self._applicable_cache[categories] = cached
+                    applicable[compiled.index] = category
+            cached = self._applicable_cache[categories] = (applicable, sum(1 << index for index in applicable))
         return cached
 
     @staticmethod
@@ -354,17 +455,19 @@ class RuleEngine:
         Document exemptions also look at the caller's hints, which carry page-level
         context such as an “广告” mark shown outside the extracted text.
         """
-        if not all(doc.has_any(group) for group in compiled.requires):
+        found = doc.found
+        if any(group.isdisjoint(found) for group in compiled.requires):
             return False
-        return not any(pattern.search(doc.text) or any(map(pattern.search, hints)) for pattern in compiled.document)
+        return not any(doc.contains(pattern) or any(map(pattern.search, hints)) for pattern in compiled.document)
 
     def _rule_hits(self, compiled: _CompiledRule, doc: _Document, category: str) -> list[Hit]:
         if compiled.rule.kind == "absence":
             return self._absence_hits(compiled, doc, category)
         spans = _maximal(self._candidates(compiled, doc))
-        kept = [span for span in spans if not self._exempt(compiled, doc, span)]
-        if compiled.rule.max_hits is not None:
-            kept = kept[: compiled.rule.max_hits]
+        exempt_terms = compiled.exempt_set & doc.found
+        # Exemption checks have no side effects, so stopping at ``max_hits`` kept spans changes nothing.
+        unexempt = (span for span in spans if not self._exempt(compiled, doc, span, exempt_terms))
+        kept = islice(unexempt, compiled.rule.max_hits)
         return [self._make_hit(compiled.rule, doc.norm, span, category) for span in kept]
 
     def _candidates(self, compiled: _CompiledRule, doc: _Document) -> set[Span]:
@@ -373,18 +476,24 @@ class RuleEngine:
             spans.update(doc.spans(term))
         for near, first, second in compiled.near_sets:
             spans.update(_near_spans(near, first, second, doc))
-        for regex, triggers in compiled.regexes:
-            spans.update(_regex_spans(regex, [t for t in triggers if t in doc.found], doc))
+        for regex, triggers in compiled.regex_sets:
+            spans.update(_regex_spans(regex, triggers & doc.found, doc))
         return spans
 
-    def _exempt(self, compiled: _CompiledRule, doc: _Document, span: Span) -> bool:
+    def _exempt(self, compiled: _CompiledRule, doc: _Document, span: Span, exempt_terms: AbstractSet[str]) -> bool:
+        """Whether an exemption applies to ``span``; ``exempt_terms`` are the rule's exempt terms found in ``doc``.
+
+        The checks have no side effects, so their order only matters for speed: the
+        anchored ``after`` match comes before the ``before`` search, which tries every
+        position of the clause.
+        """
         start, end = span
-        if compiled.exempt_set and _covered(compiled, doc, span):
+        if exempt_terms and _covered(exempt_terms, doc, span):
             return True
         text = doc.text
-        if compiled.before and compiled.before.search(text[doc.clause_start(start) : start]):
-            return True
         if compiled.after and compiled.after.search(text[end : doc.clause_end(end)]):
+            return True
+        if compiled.before and compiled.before.search(text[doc.clause_start(start) : start]):
             return True
         if compiled.sentence or compiled.sentence_all:
             sentence = text[doc.clause_start(start, SENTENCE_BREAKS, 80) : doc.clause_end(end, SENTENCE_BREAKS, 80)]
@@ -410,7 +519,7 @@ class RuleEngine:
         return True
 
     def _absence_hits(self, compiled: _CompiledRule, doc: _Document, category: str) -> list[Hit]:
-        missing = [label for label, patterns in compiled.required if not any(p.search(doc.text) for p in patterns)]
+        missing = [label for label, patterns in compiled.required if not any(map(doc.contains, patterns))]
         if not missing:
             return []
         rule = compiled.rule
@@ -449,6 +558,17 @@ class RuleEngine:
         )
 
 
+def _find_all(text: str, term: str) -> list[Span]:
+    """Every occurrence of ``term`` in ``text``, overlapping ones included."""
+    spans: list[Span] = []
+    size = len(term)
+    start = text.find(term)
+    while start >= 0:
+        spans.append((start, start + size))
+        start = text.find(term, start + 1)
+    return spans
+
+
 def _near_spans(near: Near, first: frozenset[str], second: frozenset[str], doc: _Document) -> list[Span]:
     seconds = doc.found & second
     if not seconds:
@@ -477,7 +597,7 @@ def _near_pair(near: Near, doc: _Document, a: Span, b: Span) -> Span | None:
     return lo, hi
 
 
-def _regex_spans(regex: re.Pattern[str], triggers: Sequence[str], doc: _Document) -> list[Span]:
+def _regex_spans(regex: re.Pattern[str], triggers: Iterable[str], doc: _Document) -> list[Span]:
     spans: list[Span] = []
     seen_windows: set[Span] = set()
     for trigger in triggers:
@@ -495,10 +615,10 @@ def _regex_spans(regex: re.Pattern[str], triggers: Sequence[str], doc: _Document
     return spans
 
 
-def _covered(compiled: _CompiledRule, doc: _Document, span: Span) -> bool:
+def _covered(exempt_terms: Iterable[str], doc: _Document, span: Span) -> bool:
     """Whether an exempt term occurrence covers the whole span (顾客第一 covers 第一)."""
     start, end = span
-    for term in doc.found & compiled.exempt_set:
+    for term in exempt_terms:
         for e_start, e_end in doc.spans(term):
             if e_start <= start and e_end >= end:
                 return True
@@ -514,6 +634,14 @@ def _maximal(spans: Iterable[Span]) -> list[Span]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The positions of the set bits of ``mask``, lowest first (rulebook order)."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
 def _risk(hits: Sequence[Hit]) -> float:

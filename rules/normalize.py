@@ -14,16 +14,11 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import opencc
-
-try:  # optional: a Rust Aho–Corasick automaton finds foldable characters far faster than Python can
-    import ahocorasick_rs as _ars
-except ImportError:  # pragma: no cover - depends on the environment
-    _ars = None
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 
@@ -187,13 +182,29 @@ def lower(text: str) -> str:
     return "".join(low if len(low) == 1 else char for char, low in zip(text, map(str.lower, text), strict=True))
 
 
+def _char_class(chars: Iterable[str]) -> re.Pattern[str]:
+    return re.compile(f"[{re.escape(''.join(sorted(chars)))}]")
+
+
 @lru_cache(maxsize=1)
 def _fold_gate() -> Callable[[str], bool]:
+    """A search for any folding key, about twice as fast as an automaton call on a short text.
+
+    ``re`` tests a character against a class of characters up to U+FFFF with a bitmap,
+    but tests it against every listed character beyond U+FFFF (traditional characters
+    of CJK extension B), so those have their own class, searched only in a text holding
+    such a character: one whose UTF-16 form is longer than two bytes a character.
+    """
     keys = fold_keys()
-    if _ars is None:
-        return lambda text: not keys.isdisjoint(text)
-    automaton = _ars.AhoCorasick(sorted(keys), implementation=_ars.Implementation.DFA)
-    return lambda text: bool(automaton.find_matches_as_indexes(text))
+    basic = _char_class(key for key in keys if ord(key) <= 0xFFFF)
+    astral = _char_class(key for key in keys if ord(key) > 0xFFFF)
+
+    def gate(text: str) -> bool:
+        if basic.search(text) is not None:
+            return True
+        return len(text.encode("utf-16-le", "surrogatepass")) > 2 * len(text) and astral.search(text) is not None
+
+    return gate
 
 
 def needs_fold(lowered: str) -> bool:
@@ -211,9 +222,12 @@ def normalize(text: str) -> Normalized:
     folded = lower(text)
     if needs_fold(folded):
         folded = folded.translate(char_table())
-    if _SUB_REGEX.search(folded) is None:
+    first = _SUB_REGEX.search(folded)
+    if first is None:
         return Normalized(folded, text, (), ())
-    matches = list(_SUB_REGEX.finditer(folded))
+    # Every match consumes at least one character and look-behinds see before ``pos``,
+    # so scanning on from the first match's end finds exactly the remaining matches.
+    matches = [first, *_SUB_REGEX.finditer(folded, first.end())]
     pieces: list[str] = []
     edits: list[tuple[int, int, int, int]] = []
     last = 0

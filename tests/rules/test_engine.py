@@ -192,10 +192,13 @@ def test_scanner_backends_agree(engine: RuleEngine, monkeypatch: pytest.MonkeyPa
     if engine_module._ars is None:
         pytest.skip("ahocorasick_rs is not installed")
     text = "全网最低价🔥！专家推荐，根治失眠，国家级品质，第一次购买送保质期内新品，国食健注g20160123"
-    fast = engine_module._Scanner(engine.terms).scan(text)
+    fast_scanner = engine_module._Scanner(engine.terms)
+    fast = fast_scanner.scan(text)
     monkeypatch.setattr(engine_module, "_ars", None)
-    slow = engine_module._Scanner(engine.terms).scan(text)
+    slow_scanner = engine_module._Scanner(engine.terms)
+    slow = slow_scanner.scan(text)
     assert fast == slow and fast
+    assert fast_scanner.found(text) == slow_scanner.found(text) == fast.keys()
 
 
 def test_deterministic(engine: RuleEngine) -> None:
@@ -207,3 +210,36 @@ def test_rulebook_metadata(engine: RuleEngine) -> None:
     assert engine.rulebook_version
     assert {rule.article_key for rule in engine.rules} <= set(ARTICLE_KEYS)
     assert len({rule.id for rule in engine.rules}) == len(engine.rules)
+
+
+def test_required_literals_gate_whole_text_searches(engine: RuleEngine) -> None:
+    """A document-wide pattern is skipped only when no literal that all of its matches hold occurs."""
+    import re
+
+    from rules import engine as engine_module
+    from rules.evaluate import DEFAULT_DEVSET_DIR, read_items
+
+    literals_of = engine_module._required_literals
+    assert literals_of(re.compile(r"广告(?!法)|推广|#ad\b|\bad\b")) == ("广告", "推广", "ad")
+    assert literals_of(re.compile("(?:药|械|食健)广审")) == ("药", "械", "食健")
+    assert literals_of(re.compile(r"\d+年")) is None
+    assert literals_of(re.compile("(?i)ad")) is None
+    patterns = {p for c in engine._compiled for p in c.document}
+    patterns |= {p for c in engine._compiled for _label, group in c.required for p in group}
+    texts = [engine.prepare(item.text)[0].text for item in read_items(DEFAULT_DEVSET_DIR)]
+    for pattern in patterns:
+        literals = literals_of(pattern)
+        for text in texts:
+            for match in pattern.finditer(text):
+                assert literals is None or any(literal in match.group() for literal in literals)
+
+
+def test_document_spans_match_the_automaton(engine: RuleEngine) -> None:
+    """Spans found with ``str.find`` on demand are the automaton's occurrences, overlapping ones included."""
+    from rules import engine as engine_module
+
+    text = "全网最低价最低价，第一第一，顾客第一，根治根治失眠，国家级品质，专家推荐专家推荐"
+    norm, occurrences = engine.prepare(text)
+    doc = engine_module._Document(norm, set(occurrences))
+    assert occurrences and all(doc.spans(term) == spans for term, spans in occurrences.items())
+    assert doc.spans("不在文中的词") == []
