@@ -102,3 +102,16 @@ def test_statistics_draw_their_charts_in_the_browser(sqlite_console: Console, br
         assert charts.nth(index).locator("canvas").count() >= 1
     assert errors == []
     page.context.close()
+
+
+def test_a_listings_price_history_is_charted_on_its_detail_page(sqlite_console: Console, browser: object) -> None:
+    [(hit_id, observations)] = _sql(sqlite_console, """
+        SELECT h.id, (SELECT count(*) FROM price_observations o WHERE o.ad_id = h.ad_id) AS n
+        FROM hits h JOIN ads a ON a.current_version = h.version_id WHERE n > 0 ORDER BY h.id LIMIT 1""")
+    assert observations >= 1
+    page = browser_login(browser, sqlite_console, "reviewer1")
+    page.goto(f"{sqlite_console.url}/hits/{hit_id}")
+    page.wait_for_load_state("networkidle")
+    chart = page.locator("[data-chart=prices]")
+    assert chart.get_attribute("data-rendered") == "1" and chart.locator("canvas").count() >= 1
+    page.context.close()
