@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+
+def document_text(title: str, body: str, image_alts: Iterable[str]) -> str:
+    """Title, body and image alt texts, one per line: the text rules check and hit offsets point into."""
+    return "\n".join(part for part in (title, body, *image_alts) if part)
 
 
 @dataclass
@@ -39,4 +45,4 @@ class AdItem:
 
     def document(self) -> str:
         """The text the rule engine checks: title, body and image alt texts, one per line."""
-        return "\n".join(part for part in (self.title, self.body, *self.image_alts) if part)
+        return document_text(self.title, self.body, self.image_alts)

@@ -120,8 +120,8 @@ class Workflow:
             Review(status="pending", reviewer="", reason="", reviewed_at="")
         self.backend.set_review(hit_id, review)
         self.backend.refresh()  # the queue shows the decision at once, also on a search engine
-        if self.backend is not self.store and self.store.get_hit(hit_id) is not None:
-            self.store.set_review(hit_id, review)
+        if self.backend is not self.store:
+            self.store.set_review(hit_id, review)  # False (nothing to do) for a hit the store does not hold
 
     def decide(self, user: User, hit_id: str, action: str, reason_code: str = "", note: str = "") -> str:
         """Confirm, dismiss (a reason code is required) or reopen a hit; returns its new status."""

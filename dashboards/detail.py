@@ -11,7 +11,7 @@ from typing import Any
 
 from crawler.exceptions import EvidenceError
 from dashboards.services import Services
-from evidence.store import EvidenceRow, EvidenceStore
+from evidence.store import EvidenceRow
 from indexer.backend import HitQuery
 from indexer.price_history import PriceHistory
 
@@ -62,8 +62,7 @@ def versions_with_diffs(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def evidence_package(services: Services, hit_id: str) -> tuple[EvidenceRow | None, Path | None]:
     """The hit's evidence row and its package file, which must lie inside the evidence folder."""
     config = services.config.evidence
-    with EvidenceStore(config.db_path) as store:
-        row = store.get(hit_id)
+    row = services.evidence.get(hit_id)
     if row is None or row.status == "missing" or not row.package:
         return row, None
     root = config.evidence_dir.resolve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
@@ -12,6 +13,14 @@ from indexer.backend import REVIEW_STATUSES, HitQuery, HitResults
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FILTER_FIELDS = ("q", "category", "article", "site", "district", "severity", "status", "assignee", "day_from",
                  "day_to")
+
+
+def page_number(params: Mapping[str, str]) -> int:
+    """The ``page`` parameter, 1–10 000 (anything else is page 1)."""
+    try:
+        return max(1, min(int(params.get("page", 1)), 10_000))
+    except ValueError:
+        return 1
 
 
 @dataclass(frozen=True)
@@ -40,20 +49,12 @@ class QueueFilter:
         for day in ("day_from", "day_to"):
             if not _DAY.match(values[day]):
                 values[day] = ""
-        try:
-            page = max(1, min(int(params.get("page", 1)), 10_000))
-        except ValueError:
-            page = 1
-        return cls(**values, page=page)
+        return cls(**values, page=page_number(params))
 
     def query_string(self, **changes: object) -> str:
         """This filter (with ``changes``) as a query string, for links and paging."""
         values = asdict(replace(self, **changes))  # type: ignore[arg-type]
         return urlencode({key: value for key, value in values.items() if value not in ("", 1) or key == "status"})
-
-    @property
-    def active(self) -> bool:
-        return any(getattr(self, name) for name in FILTER_FIELDS if name != "status")
 
 
 def hit_query(services: Services, filters: QueueFilter, username: str, size: int,

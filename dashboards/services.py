@@ -11,6 +11,7 @@ from dashboards.catalog import Catalog, catalog
 from dashboards.config import ConsoleConfig
 from dashboards.db import ConsoleDB
 from dashboards.decisions import Workflow
+from evidence.store import EvidenceStore
 from indexer.backend import AdIndex
 from indexer.backends import open_index
 from indexer.sqlite import SqliteStore
@@ -52,9 +53,11 @@ class Services:
         self.backend: AdIndex = self.store if not config.index.target.is_engine else open_index(
             config.index.target, config.index)
         self.workflow = Workflow(self.db, self.backend, self.store, self.catalog)
+        self.evidence = EvidenceStore(config.evidence.db_path)
 
     def close(self) -> None:
         if self.backend is not self.store:
             self.backend.close()
+        self.evidence.close()
         self.store.close()
         self.db.close()

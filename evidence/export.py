@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.exceptions import EvidenceError
+from crawler.items import document_text
 from evidence.browser import require_chromium
 from evidence.config import EvidenceConfig
 from evidence.custody import custody_record
@@ -123,7 +124,7 @@ def _version(conn: sqlite3.Connection, hit_id: str) -> sqlite3.Row:
 
 
 def _entry(config: EvidenceConfig, version: sqlite3.Row, hit: dict[str, Any], evidence: EvidenceStore) -> ReportEntry:
-    document = "\n".join(p for p in (version["title"], version["body"], *json.loads(version["image_alts"])) if p)
+    document = document_text(version["title"], version["body"], json.loads(version["image_alts"]))
     entry = ReportEntry(
         title=version["title"],
         url=version["url"],

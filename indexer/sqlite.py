@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.exceptions import StoreError
-from crawler.items import AdItem
+from crawler.items import AdItem, document_text
 from indexer.highlight import mark_fragments, query_words
 from indexer.tokenize import quoted_phrase, token_string, tokens
 
@@ -127,11 +127,6 @@ def _now() -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-def document_text(title: str, body: str, image_alts: list[str]) -> str:
-    """A version's checked text as :meth:`AdItem.document` joins it: hit offsets point into this."""
-    return "\n".join(part for part in (title, body, *image_alts) if part)
 
 
 def _stored_document(title: str, body: str, image_alts: str) -> str:
@@ -450,10 +445,10 @@ class SqliteStore:
 
     def search(self, query: str, limit: int = 20) -> list[sqlite3.Row]:
         """Full-text search over every stored ad version, cut with the same jieba as the index."""
-        words = token_string(query).split()
+        words = tokens(query)
         if not words:
             return []
-        match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        match = _fts_match(words)
         return self.conn.execute(
             """SELECT v.id AS version_id, v.url, v.title, bm25(ads_fts) AS score FROM ads_fts
                JOIN ad_versions v ON v.id = ads_fts.rowid WHERE ads_fts MATCH ? ORDER BY score LIMIT ?""",

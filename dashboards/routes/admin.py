@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from dashboards.queue import page_number
 from dashboards.web import redirect, render, require, require_post, services
 
 router = APIRouter()
@@ -49,9 +50,6 @@ async def reset_password(request: Request, username: str) -> Response:
 @router.get("/audit")
 async def audit(request: Request) -> Response:
     require(request, "audit")
-    try:
-        page = max(1, int(request.query_params.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = page_number(request.query_params)
     entries = services(request).db.audit_entries(limit=100, offset=(page - 1) * 100)
     return render(request, "audit.html", entries=entries, page=page)

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from dashboards.decisions import DecisionError
 from dashboards.detail import SCREENSHOT, evidence_package, hit_view, package_member
 from dashboards.exports import queue_csv
-from dashboards.queue import QueueFilter, search_queue
+from dashboards.queue import QueueFilter, page_number, search_queue
 from dashboards.stats import chart_data
 from dashboards.web import redirect, render, require, require_post, services
 from rules.engine import ARTICLE_KEYS
@@ -108,10 +108,7 @@ async def search(request: Request) -> Response:
     require(request, "review")
     console = services(request)
     text = request.query_params.get("q", "").strip()[:200]
-    try:
-        page = max(1, min(int(request.query_params.get("page", 1)), 10_000))
-    except ValueError:
-        page = 1
+    page = page_number(request.query_params)
     size = console.config.page_size
     results = console.backend.search_ads(text, size=size, offset=(page - 1) * size) if text else None
     pages = max(1, -(-results.total // size)) if results else 1
