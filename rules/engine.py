@@ -379,10 +379,6 @@ class RuleEngine:
         """Build an engine from a rulebook folder (default: ``rules/rulebook``)."""
         return cls(load_rulebook(directory))
 
-    def scan(self, text: str) -> dict[str, list[Span]]:
-        """All automaton terms in an already normalised text, by term, in order."""
-        return dict(self._scanner.scan(text))
-
     def prepare(self, text: str) -> tuple[Normalized, dict[str, list[Span]]]:
         """The normalised text and its term occurrences."""
         norm = normalize(text)
