@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 from rules.normalize import normalize_term
 from rules.rulebook import CATEGORY_LABELS, CategoryFile
@@ -28,6 +30,7 @@ WEAK_WEIGHT = 1
 PATTERN_WEIGHT = 6
 HINT_WEIGHT = 10
 GENERAL = "general"
+MEMO_SIZE = 4096
 
 _LABEL_TO_KEY = {label: key for key, label in CATEGORY_LABELS.items()}
 _LABEL_TO_KEY.update({"收藏品": "investment", "投资理财": "investment", "食品": "food", "医疗": "medical_service"})
@@ -74,10 +77,16 @@ def _score_of(scores: dict[str, _Score], key: str) -> _Score:
 
 @dataclass(frozen=True)
 class Classification:
-    """Categories, highest score first, and a Chinese reason for each."""
+    """Categories, highest score first, and a Chinese reason for each.
 
-    categories: list[str]
-    reasons: dict[str, str]
+    Immutable: the classifier hands the same object to every ad with the same evidence.
+    """
+
+    categories: tuple[str, ...]
+    reasons: Mapping[str, str]
+
+
+_GENERAL_ONLY = Classification((GENERAL,), MappingProxyType({GENERAL: "未命中任何专门类别的关键词，按一般商品处理"}))
 
 
 class CategoryClassifier:
@@ -104,6 +113,7 @@ class CategoryClassifier:
                 for word in words:
                     self._index.setdefault(word, []).append((key, weight))
         self._keywords = frozenset(self._index)
+        self._memo: dict[tuple[Any, ...], Classification] = {}
 
     @property
     def terms(self) -> set[str]:
@@ -122,10 +132,49 @@ class CategoryClassifier:
         title_terms: AbstractSet[str],
         hints: Iterable[str] = (),
     ) -> Classification:
-        """Classify a normalised text given the keywords found in it and in its title."""
+        """Classify a normalised text given the keywords found in it and in its title.
+
+        The outcome depends only on the hints, the keywords found in the text and in
+        the title, and what the category patterns matched, so it is memoised on those:
+        listings of one site share most of their wording.
+        """
+        keywords = self._keywords
+        evidence = (
+            tuple(hints),
+            keywords.intersection(text_terms),
+            keywords.intersection(title_terms) if title_terms else frozenset(),
+            self._pattern_matches(text, text_terms),
+        )
+        classification = self._memo.get(evidence)
+        if classification is None:
+            if len(self._memo) >= MEMO_SIZE:
+                del self._memo[next(iter(self._memo))]
+            classification = self._memo[evidence] = self._classify(*evidence)
+        return classification
+
+    def _pattern_matches(self, text: str, text_terms: AbstractSet[str]) -> tuple[tuple[str, str], ...]:
+        """``(category, matched text)`` for each category pattern that matches, in lexicon order."""
+        if self._prefixes_only and self._prefixes.isdisjoint(text_terms):
+            return ()
+        matches = []
+        for key, prefix, pattern in self._pattern_list:
+            if prefix and prefix not in text_terms:
+                continue
+            match = pattern.search(text)
+            if match:
+                matches.append((key, match.group()))
+        return tuple(matches)
+
+    def _classify(
+        self,
+        hints: Sequence[str],
+        text_keywords: AbstractSet[str],
+        title_keywords: AbstractSet[str],
+        pattern_matches: Sequence[tuple[str, str]],
+    ) -> Classification:
         scores: dict[str, _Score] = {}
         self._score_hints(hints, scores)
-        self._score_keywords(text, text_terms, title_terms, scores)
+        self._score_keywords(text_keywords, title_keywords, pattern_matches, scores)
         hinted = any(score.hinted for score in scores.values())
         refiners = self._overriders(scores) if hinted else set()
         kept = [
@@ -138,9 +187,9 @@ class CategoryClassifier:
         kept.sort(key=lambda key: (-scores[key].points, key))
         kept = self._apply_overrides(kept)
         if not kept:
-            return Classification([GENERAL], {GENERAL: "未命中任何专门类别的关键词，按一般商品处理"})
+            return _GENERAL_ONLY
         reasons = {key: self._reason(scores[key]) for key in kept}
-        return Classification(kept, reasons)
+        return Classification(tuple(kept), MappingProxyType(reasons))
 
     def _score_hints(self, hints: Iterable[str], scores: dict[str, _Score]) -> None:
         for hint in hints:
@@ -155,15 +204,14 @@ class CategoryClassifier:
 
     def _score_keywords(
         self,
-        text: str,
-        text_terms: AbstractSet[str],
-        title_terms: AbstractSet[str],
+        text_keywords: AbstractSet[str],
+        title_keywords: AbstractSet[str],
+        pattern_matches: Sequence[tuple[str, str]],
         scores: dict[str, _Score],
     ) -> None:
         found: dict[str, _Score] = {}
-        keywords = self._keywords
-        for word in sorted(keywords.intersection(text_terms) | keywords.intersection(title_terms)):
-            in_title = word in title_terms
+        for word in sorted(text_keywords | title_keywords):
+            in_title = word in title_keywords
             for key, weight in self._index[word]:
                 score = found.get(key)
                 if score is None:
@@ -171,19 +219,12 @@ class CategoryClassifier:
                 score.points += weight + (weight if in_title else 0)
                 score.evidence.append(word)
                 score.decisive = score.decisive or weight == STRONG_WEIGHT
-        patterns: Sequence[tuple[str, str, re.Pattern[str]]] = self._pattern_list
-        if self._prefixes_only and self._prefixes.isdisjoint(text_terms):
-            patterns = ()
-        for key, prefix, pattern in patterns:
-            if prefix and prefix not in text_terms:
-                continue
-            match = pattern.search(text)
-            if match:
-                score = _score_of(found, key)
-                score.points += PATTERN_WEIGHT
-                score.evidence.append(match.group())
-                score.decisive = True
-                score.patterned = True
+        for key, matched in pattern_matches:
+            score = _score_of(found, key)
+            score.points += PATTERN_WEIGHT
+            score.evidence.append(matched)
+            score.decisive = True
+            score.patterned = True
         for key, partial in found.items():
             score = _score_of(scores, key)
             score.points += partial.points

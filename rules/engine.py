@@ -321,8 +321,13 @@ class _Scanner:
     def __init__(self, terms: Iterable[str]) -> None:
         self.terms = sorted(term for term in terms if term)
         if _ars is not None:
+            # Stored patterns: matches come back as these very ``str`` objects, with their
+            # hashes cached, instead of a new string for every match.
             self._ac = _ars.AhoCorasick(
-                self.terms, matchkind=_ars.MatchKind.Standard, implementation=_ars.Implementation.DFA
+                self.terms,
+                matchkind=_ars.MatchKind.Standard,
+                implementation=_ars.Implementation.DFA,
+                store_patterns=True,
             )
             self._automaton = None
         else:
@@ -391,19 +396,20 @@ class RuleEngine:
         doc = _Document(norm, found)
         title_terms = self._title_terms(title, text, doc)
         classification = self.classifier.classify(doc.text, found, title_terms, category_hints)
-        applicable, applicable_mask = self._applicable(tuple(classification.categories))
+        applicable, applicable_mask = self._applicable(classification.categories)
         hits: list[Hit] = []
         for index in _bits(self._candidate_mask(found) & applicable_mask):
             compiled = self._compiled[index]
             if not (compiled.requires or compiled.document) or self._requirements_met(compiled, doc, category_hints):
                 hits.extend(self._rule_hits(compiled, doc, applicable[index]))
+        categories, reasons = list(classification.categories), dict(classification.reasons)
         if not hits:
-            return CheckResult(False, classification.categories, classification.reasons, hits, 0.0, [])
+            return CheckResult(False, categories, reasons, hits, 0.0, [])
         hits.sort(key=lambda hit: (hit.start, hit.end, hit.rule_id))
         return CheckResult(
-            flagged=bool(hits),
-            categories=classification.categories,
-            category_reasons=classification.reasons,
+            flagged=True,
+            categories=categories,
+            category_reasons=reasons,
             hits=hits,
             risk=_risk(hits),
             article_keys=sorted({hit.article_key for hit in hits}, key=ARTICLE_KEYS.index),
