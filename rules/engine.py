@@ -58,6 +58,7 @@ SENTENCE_BREAKS = frozenset("。！!？?；;\n\r")
 CONTEXT_CHARS = 24
 REGEX_WINDOW = 40
 JIEBA_WINDOW = 6
+WINDOWS_BEFORE_WHOLE_TEXT_SEARCH = 16
 
 Span = tuple[int, int]
 
@@ -600,6 +601,20 @@ def _near_pair(near: Near, doc: _Document, a: Span, b: Span) -> Span | None:
 
 
 def _regex_spans(regex: re.Pattern[str], triggers: Iterable[str], doc: _Document) -> list[Span]:
+    """Matches of ``regex`` in the sentence windows around each trigger occurrence.
+
+    A page can hold a trigger thousands of times (a saved Tmall page holds 11,554
+    ``"``).  Past a few occurrences, one search of the whole text comes first: a
+    pattern without look-arounds, anchors or back-references that matches inside a
+    window also matches the whole text, so no match there means none in any window.
+    """
+    triggers = list(triggers)
+    if (
+        sum(len(doc.spans(trigger)) for trigger in triggers) > WINDOWS_BEFORE_WHOLE_TEXT_SEARCH
+        and _context_free(regex)
+        and not doc.contains(regex)
+    ):
+        return []
     spans: list[Span] = []
     seen_windows: set[Span] = set()
     for trigger in triggers:
@@ -615,6 +630,31 @@ def _regex_spans(regex: re.Pattern[str], triggers: Iterable[str], doc: _Document
                 if match.end() > match.start():
                     spans.append(match.span())
     return spans
+
+
+@cache
+def _context_free(pattern: re.Pattern[str]) -> bool:
+    """Whether a match of ``pattern`` depends only on the matched text (no look-arounds, anchors or back-references)."""
+    return not _has_context_ops(_parser.parse(pattern.pattern, pattern.flags))
+
+
+def _has_context_ops(items: Iterable[tuple[Any, Any]]) -> bool:
+    for op, value in items:
+        if op in _CONTEXT_OPS:
+            return True
+        if op is _constants.BRANCH and any(_has_context_ops(branch) for branch in value[1]):
+            return True
+        if op is _constants.SUBPATTERN and _has_context_ops(value[3]):
+            return True
+        if op in _REPEAT_OPS and _has_context_ops(value[2]):
+            return True
+    return False
+
+
+_CONTEXT_OPS = frozenset(
+    {_constants.AT, _constants.ASSERT, _constants.ASSERT_NOT, _constants.GROUPREF, _constants.GROUPREF_EXISTS}
+)
+_REPEAT_OPS = frozenset({_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT})
 
 
 def _covered(exempt_terms: Iterable[str], doc: _Document, span: Span) -> bool:

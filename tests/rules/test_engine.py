@@ -243,3 +243,28 @@ def test_document_spans_match_the_automaton(engine: RuleEngine) -> None:
     doc = engine_module._Document(norm, set(occurrences))
     assert occurrences and all(doc.spans(term) == spans for term, spans in occurrences.items())
     assert doc.spans("不在文中的词") == []
+
+
+def test_trigger_repeated_thousands_of_times(engine: RuleEngine) -> None:
+    """A page full of one trigger (a saved Tmall page holds 11,554 ``"``) is checked as a short one is."""
+    testimonial = "王先生说“吃了三个疗程，我的病全好了”"
+    page = '{"sku": "a1"}，' * 3000
+    quiet = engine.check(page, category_hints=("drug",))
+    loud = engine.check(page + testimonial, category_hints=("drug",))
+    assert "ad16-endorsement" not in {hit.rule_id for hit in quiet.hits}
+    endorsements = [hit for hit in loud.hits if hit.rule_id == "ad16-endorsement"]
+    assert len(endorsements) == 1 and endorsements[0].matched.startswith("王先生说“")
+    assert endorsements[0].start == len(page)
+
+
+def test_whole_text_search_only_for_context_free_patterns() -> None:
+    """A window's match is a whole-text match only when nothing outside the match decides it."""
+    import re
+
+    from rules.engine import _context_free
+
+    assert _context_free(re.compile(r"(?:小|老)?[王李][\u4e00-\u9fff]?(?:说|表示)[:：]?[“\"]"))
+    assert not _context_free(re.compile(r"第一(?!时间)"))
+    assert not _context_free(re.compile(r"(?<=保)本"))
+    assert not _context_free(re.compile(r"\bad\b"))
+    assert not _context_free(re.compile(r"(?:最好)+$"))

@@ -61,3 +61,13 @@ def test_fold_gate_finds_every_folding_key() -> None:
     astral = [key for key in keys if ord(key) > 0xFFFF]
     assert astral and all(needs_fold(f"正常文本{key}正常") for key in keys)
     assert not needs_fold("全网最低价，下单立减 2025-03-05 abc 🔥 \U00020000")
+
+
+def test_fold_looks_up_only_folding_characters() -> None:
+    """Folding a few characters of a long page equals the table applied to every character."""
+    from rules.normalize import char_table, fold, fold_keys
+
+    astral_key = next(key for key in fold_keys() if ord(key) > 0xFFFF)
+    page = "天猫tmall.com 購物車 ５０％ \U000f0148 🔥 \U00020000 " * 200 + astral_key
+    assert fold(page) == page.translate(char_table())
+    assert fold("全网最低价") == "全网最低价"
