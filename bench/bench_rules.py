@@ -21,7 +21,11 @@ Each round checks the corpus with a newly built engine, so that its memos
 (classification, exemptions, jieba windows) start empty as they do in a crawl
 and help only where the corpus itself repeats; building it is not timed.
 Each measurement is repeated (``--repeat``, interleaved) and the median is
-reported in MB/s (UTF-8 megabytes), with the ratios.  MB/s are computed from the
+reported in MB/s (UTF-8 megabytes), with the ratios.  When the saved real pages
+are at hand (``../shared/realweb``, or ``ADWATCH_REALWEB_DIR``), the engine and
+baseline (a) are also timed on their visible text: whole pages, not single ads,
+with the long navigation menus, inline JSON and traditional characters that
+synthetic ads lack.  MB/s are computed from the
 process's CPU time, which other load on a shared machine barely affects, and
 from wall-clock time too.  Prints; asserts nothing.
 
@@ -32,7 +36,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import math
+import os
 import random
 import re
 import statistics
@@ -42,11 +48,13 @@ from pathlib import Path
 from types import ModuleType
 
 import ahocorasick
+import lxml.html
 
 from rules.engine import RuleEngine
 from rules.evaluate import DEFAULT_DEVSET_DIR, read_items
 from rules.normalize import normalize
 
+REPO = Path(__file__).resolve().parents[1]
 MEDIAN_BYTES = 1000
 SIGMA = 0.8
 MIN_BYTES, MAX_BYTES = 150, 16_000
@@ -189,10 +197,68 @@ def measure(
     )
 
 
+def fresh_engine_over(texts: Sequence[str]) -> Callable[[], Callable[[], None]]:
+    """A contender that builds a new engine (untimed) and then checks every text with it."""
+
+    def prepare() -> Callable[[], None]:
+        check = RuleEngine.from_directory().check
+
+        def run() -> None:
+            for text in texts:
+                check(text)
+
+        return run
+
+    return prepare
+
+
+def real_page_texts(folder: Path) -> list[str]:
+    """The visible text of each saved page in ``folder``'s manifest, scripts and styles left out."""
+    texts = []
+    for line in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        raw = (folder / entry["file"]).read_bytes()
+        try:
+            html = raw.decode(entry.get("actual_encoding") or entry.get("encoding") or "utf-8", "replace")
+        except LookupError:
+            html = raw.decode("utf-8", "replace")
+        root = lxml.html.fromstring(html)
+        for node in root.xpath("//script|//style|//noscript"):
+            node.drop_tree()
+        text = re.sub(r"\s*\n\s*", "\n", root.text_content()).strip()
+        if text:
+            texts.append(text)
+    return texts
+
+
+def compare_on_real_pages(folder: Path, pattern: re.Pattern[str], repeat: int) -> None:
+    """Baseline (a) and the engine on the saved real pages, when they are at hand."""
+    if not (folder / "manifest.jsonl").is_file():
+        print(f"real pages: none at {folder} (set ADWATCH_REALWEB_DIR); skipped")
+        return
+    texts = real_page_texts(folder)
+    size_mb = sum(len(text.encode("utf-8")) for text in texts) / 1_000_000
+
+    def run_regex() -> None:
+        for text in texts:
+            pattern.findall(text)
+
+    print(f"real pages: {len(texts)} saved pages, {size_mb:.2f} MB of visible text")
+    names = ("(a) re alternation, real pages", "engine.check, real pages")
+    cpu, _wall = measure({names[0]: lambda: run_regex, names[1]: fresh_engine_over(texts)}, size_mb, repeat)
+    print(f" cpu: engine.check on real pages / (a) = {cpu[names[1]] / cpu[names[0]]:5.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=20.0, help="corpus size in UTF-8 megabytes (default 20)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per contender; medians are reported (default 3)")
+    parser.add_argument(
+        "--realweb",
+        type=Path,
+        default=Path(os.environ.get("ADWATCH_REALWEB_DIR") or REPO.parent / "shared" / "realweb"),
+        help="folder of saved real pages with manifest.jsonl (default ../shared/realweb)",
+    )
     args = parser.parse_args()
     engine = RuleEngine.from_directory()
     corpus = build_corpus(args.mb)
@@ -229,15 +295,6 @@ def main() -> None:
 
         return run
 
-    def fresh_engine() -> Callable[[], None]:
-        check = RuleEngine.from_directory().check
-
-        def run() -> None:
-            for text in texts:
-                check(text)
-
-        return run
-
     names = {
         "a": "(a) re alternation of all terms",
         "b": "(b) bare pyahocorasick scan",
@@ -249,7 +306,7 @@ def main() -> None:
         "a": lambda: run_regex,
         "b": lambda: run_ac,
         "n": lambda: run_normalize,
-        "e": fresh_engine,
+        "e": fresh_engine_over(texts),
         "h": fresh_engine_hints,
     }
     cpu, wall = measure({names[key]: funcs[key] for key in names}, size_mb, args.repeat)
@@ -264,6 +321,7 @@ def main() -> None:
                 f"{label:>4}: {names[key]:<40} / (a) = {rate / regex_rate:5.2f}x (target >= 5x);"
                 f"  / (b) = {rate / ac_rate:5.2f}x (target >= 0.5x)"
             )
+    compare_on_real_pages(args.realweb, pattern, args.repeat)
 
 
 if __name__ == "__main__":
