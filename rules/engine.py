@@ -634,27 +634,32 @@ def _regex_spans(regex: re.Pattern[str], triggers: Iterable[str], doc: _Document
 
 @cache
 def _context_free(pattern: re.Pattern[str]) -> bool:
-    """Whether a match of ``pattern`` depends only on the matched text (no look-arounds, anchors or back-references)."""
-    return not _has_context_ops(_parser.parse(pattern.pattern, pattern.flags))
+    """Whether a match of ``pattern`` depends only on the matched text.
+
+    Only plain characters, classes, alternations, groups and backtracking repeats
+    qualify: look-arounds, anchors and back-references see past the match, and atomic
+    groups or possessive repeats can fail on a whole text where a window matched.
+    """
+    return _plain_ops(_parser.parse(pattern.pattern, pattern.flags))
 
 
-def _has_context_ops(items: Iterable[tuple[Any, Any]]) -> bool:
+def _plain_ops(items: Iterable[tuple[Any, Any]]) -> bool:
     for op, value in items:
-        if op in _CONTEXT_OPS:
-            return True
-        if op is _constants.BRANCH and any(_has_context_ops(branch) for branch in value[1]):
-            return True
-        if op is _constants.SUBPATTERN and _has_context_ops(value[3]):
-            return True
-        if op in _REPEAT_OPS and _has_context_ops(value[2]):
-            return True
-    return False
+        if op is _constants.BRANCH:
+            if not all(_plain_ops(branch) for branch in value[1]):
+                return False
+        elif op is _constants.SUBPATTERN:
+            if not _plain_ops(value[3]):
+                return False
+        elif op is _constants.MAX_REPEAT or op is _constants.MIN_REPEAT:
+            if not _plain_ops(value[2]):
+                return False
+        elif op not in _CHARACTER_OPS:
+            return False
+    return True
 
 
-_CONTEXT_OPS = frozenset(
-    {_constants.AT, _constants.ASSERT, _constants.ASSERT_NOT, _constants.GROUPREF, _constants.GROUPREF_EXISTS}
-)
-_REPEAT_OPS = frozenset({_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT})
+_CHARACTER_OPS = frozenset({_constants.LITERAL, _constants.NOT_LITERAL, _constants.IN, _constants.ANY})
 
 
 def _covered(exempt_terms: Iterable[str], doc: _Document, span: Span) -> bool:

@@ -268,3 +268,5 @@ def test_whole_text_search_only_for_context_free_patterns() -> None:
     assert not _context_free(re.compile(r"(?<=保)本"))
     assert not _context_free(re.compile(r"\bad\b"))
     assert not _context_free(re.compile(r"(?:最好)+$"))
+    assert not _context_free(re.compile(r"(?>[a-z]*)1"))
+    assert not _context_free(re.compile(r"(\d)\1"))
