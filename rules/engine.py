@@ -105,8 +105,9 @@ class _Document:
         self.text = norm.text
         self.found = found
         self._spans: dict[str, list[Span]] = {}
-        self._starts: dict[str, list[int]] = {}
         self._searched: dict[re.Pattern[str], bool] = {}
+        self._starts: dict[str, list[int]] = {}
+        self._merged: dict[frozenset[str], tuple[list[Span], list[int]]] = {}
 
     def spans(self, term: str) -> list[Span]:
         """Every occurrence of ``term``, overlapping ones included, in text order (as the automaton reports them)."""
@@ -126,6 +127,15 @@ class _Document:
         if starts is None:
             starts = self._starts[term] = [span[0] for span in spans]
         return spans[bisect.bisect_left(starts, lo) : bisect.bisect_right(starts, hi)]
+
+    def merged_spans(self, terms: AbstractSet[str]) -> tuple[list[Span], list[int]]:
+        """Every occurrence of any of ``terms``, in start order, and their starts (memoised per set of terms)."""
+        key = frozenset(terms)
+        merged = self._merged.get(key)
+        if merged is None:
+            spans = sorted(span for term in key for span in self.spans(term))
+            merged = self._merged[key] = (spans, [start for start, _end in spans])
+        return merged
 
     def contains(self, pattern: re.Pattern[str]) -> bool:
         """Whether ``pattern`` occurs anywhere in the text (memoised: several rules share a pattern).
@@ -576,15 +586,17 @@ def _near_spans(near: Near, first: frozenset[str], second: frozenset[str], doc: 
     seconds = doc.found & second
     if not seconds:
         return []
+    # One list of every second-term occurrence: a page with hundreds of first terms
+    # and a dozen second terms needs two bisections per first term, not one per pair.
+    b_spans, b_starts = doc.merged_spans(seconds)
     spans: list[Span] = []
     for term_a in doc.found & first:
-        for a_start, a_end in doc.spans(term_a):
-            lo = a_end if near.ordered else max(0, a_start - near.within - 8)
-            for term_b in seconds:
-                for b_start, b_end in doc.spans_in(term_b, lo, a_end + near.within):
-                    span = _near_pair(near, doc, (a_start, a_end), (b_start, b_end))
-                    if span is not None:
-                        spans.append(span)
+        for a in doc.spans(term_a):
+            lo = a[1] if near.ordered else max(0, a[0] - near.within - 8)
+            for b in b_spans[bisect.bisect_left(b_starts, lo) : bisect.bisect_right(b_starts, a[1] + near.within)]:
+                span = _near_pair(near, doc, a, b)
+                if span is not None:
+                    spans.append(span)
     return spans
 
 
@@ -663,13 +675,13 @@ _CHARACTER_OPS = frozenset({_constants.LITERAL, _constants.NOT_LITERAL, _constan
 
 
 def _covered(exempt_terms: Iterable[str], doc: _Document, span: Span) -> bool:
-    """Whether an exempt term occurrence covers the whole span (顾客第一 covers 第一)."""
+    """Whether an exempt term occurrence covers the whole span (顾客第一 covers 第一).
+
+    An occurrence of ``term`` covers ``[start, end)`` exactly when it starts in
+    ``[end - len(term), start]``: a bisection, however many times the page holds the term.
+    """
     start, end = span
-    for term in exempt_terms:
-        for e_start, e_end in doc.spans(term):
-            if e_start <= start and e_end >= end:
-                return True
-    return False
+    return any(doc.spans_in(term, end - len(term), start) for term in exempt_terms)
 
 
 def _maximal(spans: Iterable[Span]) -> list[Span]:

@@ -270,3 +270,12 @@ def test_whole_text_search_only_for_context_free_patterns() -> None:
     assert not _context_free(re.compile(r"(?:最好)+$"))
     assert not _context_free(re.compile(r"(?>[a-z]*)1"))
     assert not _context_free(re.compile(r"(\d)\1"))
+
+
+def test_long_page_of_exempt_wording_keeps_its_one_violation(engine: RuleEngine) -> None:
+    """Thousands of exempt occurrences and near-miss pairs: only the real violations are hits."""
+    page = "顾客第一，包装精美，效果好。" * 2000
+    result = engine.check(page + "全国第一的降压药，保证效果。", category_hints=("drug",))
+    matched = {(hit.rule_id, hit.matched) for hit in result.hits if hit.matched}
+    assert matched == {("ad9-superlative", "全国第一"), ("ad16-efficacy-guarantee", "保证效果")}
+    assert all(hit.start >= len(page) for hit in result.hits if hit.matched)
