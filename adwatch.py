@@ -5,25 +5,30 @@ Every command's help is in Chinese with English beside it.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crawler.config import AdWatchConfig, project_settings
 from crawler.exceptions import AdWatchError
+
+if TYPE_CHECKING:
+    from crawler.config import AdWatchConfig
 
 err_console = Console(stderr=True)
 out_console = Console()
 
 
 def _config() -> AdWatchConfig:
+    from crawler.config import AdWatchConfig, project_settings
+
     return AdWatchConfig.from_settings(project_settings())
 
 
@@ -72,7 +77,41 @@ def _run_crawl(sites: list[str], base_urls: dict[str, str], show_progress: bool,
     return results, overrides["LOG_FILE"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose packages' command groups are imported only when one of them is run.
+
+    ``adwatch rules check`` then loads the rule engine without Scrapy, FastAPI and the
+    search clients, which the other groups need.
+    """
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module_name, attribute = self.lazy_commands[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module_name), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+# Each package brings its own command group; the CLI gathers them.
+PACKAGE_COMMANDS = {
+    "rules": "rules.cli:rules",
+    "index": "indexer.cli:index",
+    "evidence": "evidence.cli:evidence",
+    "schedule": "scheduler:schedule",
+    "serve": "dashboards.cli:serve",
+    "users": "dashboards.cli:users",
+}
+
+
+@click.group(
+    cls=LazyGroup, lazy_commands=PACKAGE_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 def cli() -> None:
     """AdWatch 网络广告监测：抓取广告与商品页面，依《广告法》检查，供审核。
 
@@ -101,6 +140,7 @@ def demo(as_json: bool, port_base: int | None, evidence: bool) -> None:
     Demo: start the local sandbox web, crawl all its sites, check, store, and
     score the hits against the sandbox's ground truth.
     """
+    from crawler.config import project_settings
     from crawler.demo import summarise
     from crawler.spiderloader import ProfileSpiderLoader
     from indexer.sqlite import SqliteStore
@@ -188,6 +228,7 @@ def crawl(sites: tuple[str, ...], base_urls: tuple[str, ...]) -> None:
 
     Crawl one or more sites by profile name (see `scrapy list`).
     """
+    from crawler.config import project_settings
     from crawler.spiderloader import ProfileSpiderLoader
 
     known = ProfileSpiderLoader(project_settings()).list()
@@ -308,20 +349,7 @@ def sandbox_serve(port_base: int | None) -> None:
             pass
 
 
-def _mount_groups() -> None:
-    """Each package brings its own command group; the CLI gathers them."""
-    from dashboards.cli import serve, users
-    from evidence.cli import evidence
-    from indexer.cli import index
-    from rules.cli import rules
-    from scheduler import schedule
-
-    for group in (rules, index, evidence, schedule, serve, users):
-        cli.add_command(group)
-
-
 def main() -> None:
-    _mount_groups()
     try:
         cli.main(standalone_mode=True)
     except AdWatchError as exc:

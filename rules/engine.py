@@ -305,19 +305,30 @@ def _norm_near(near: Near) -> Near:
 
 
 class _Segmenter:
-    """jieba, initialised once, with the rulebook terms added to its dictionary."""
+    """jieba with the rulebook terms added to its dictionary, loaded on first use.
+
+    Loading jieba's dictionary takes over a second, and many checks (a short
+    ``adwatch rules check --text``) never need a word boundary settled.
+    """
 
     def __init__(self, words: Iterable[str]) -> None:
-        jieba.setLogLevel(logging.WARNING)
-        self._tokenizer = jieba.Tokenizer()
-        self._tokenizer.initialize()
-        for word in sorted(words):
-            if len(word) > 1 and self._tokenizer.FREQ.get(word) is None:
-                self._tokenizer.add_word(word)
+        self._words = sorted(word for word in words if len(word) > 1)
+        self._tokenizer: jieba.Tokenizer | None = None
         self.cut = lru_cache(maxsize=8192)(self._cut)
 
+    def load(self) -> jieba.Tokenizer:
+        if self._tokenizer is None:
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            for word in self._words:
+                if tokenizer.FREQ.get(word) is None:
+                    tokenizer.add_word(word)
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
     def _cut(self, window: str) -> tuple[str, ...]:
-        return tuple(self._tokenizer.cut(window, HMM=False))
+        return tuple(self.load().cut(window, HMM=False))
 
 
 class _Scanner:
@@ -389,6 +400,11 @@ class RuleEngine:
             for term in compiled.anchors:
                 masks[term] |= 1 << index
         self._anchor_masks = dict(masks)
+
+    def warm_up(self) -> RuleEngine:
+        """Load now what the engine otherwise loads on first use (jieba's dictionary, about a second)."""
+        self._segmenter.load()
+        return self
 
     @classmethod
     def from_directory(cls, directory: Path | str | None = None) -> RuleEngine:

@@ -6,6 +6,8 @@ import random
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +17,7 @@ import pytest
 import yaml
 
 from sandbox.server import SandboxWeb
-from tests.conftest import CrawlRun, run_adwatch
+from tests.conftest import REPO, CrawlRun, run_adwatch
 
 
 def test_demo_json_summarises_the_whole_sandbox(tmp_path: Path) -> None:
@@ -162,3 +164,23 @@ def test_an_unknown_site_is_refused_with_the_known_ones(tmp_path: Path) -> None:
     run = run_adwatch(["crawl", "nosuchsite"], tmp_path)
     assert run.returncode != 0
     assert "nosuchsite" in run.stderr and "mall" in run.stderr
+
+
+def test_rules_commands_load_only_the_rule_engine() -> None:
+    """``adwatch rules …`` imports the rule engine alone: no Scrapy, FastAPI or search client to wait for."""
+    code = (
+        "import sys, adwatch; from click.testing import CliRunner; "
+        "result = CliRunner().invoke(adwatch.cli, ['rules', 'check', '--text', '全网最低价']); "
+        "heavy = [m for m in ('scrapy', 'fastapi', 'opensearchpy', 'elasticsearch', 'playwright')"
+        " if m in sys.modules]; "
+        "print(result.exit_code, 'ad9-superlative' in result.output, heavy)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "0 True []", proc.stderr
+
+
+def test_help_lists_every_package_command_group(tmp_path: Path) -> None:
+    run = run_adwatch(["--help"], tmp_path)
+    assert run.returncode == 0, run.stderr
+    for name in ("rules", "index", "evidence", "schedule", "serve", "users", "crawl", "demo", "sandbox"):
+        assert f"\n  {name} " in run.stdout
