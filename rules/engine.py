@@ -9,7 +9,7 @@ Matching runs in three stages:
    small window, and, for ``word_boundary`` rules, let jieba segment that window.
 
 Speed comes from doing per-character work only in C: normalisation is
-``str.lower`` plus, only when needed, ``str.translate`` and one regex pass (see
+``str.lower``, a search for the few characters to fold and one regex pass (see
 :mod:`rules.normalize`); the automaton is ``ahocorasick_rs`` when installed
 (:class:`_Scanner`), which reports only which terms occur; positions are found
 with ``str.find`` for the few terms a rule needs (:class:`_Document`).  Rules are

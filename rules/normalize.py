@@ -168,18 +168,9 @@ class Normalized:
         return orig_start, max(orig_start, self.to_original_end(end))
 
 
-def fold_chars(text: str) -> str:
-    """Apply only the one-to-one character folding (used for rulebook terms)."""
-    return lower(text).translate(char_table())
-
-
 @lru_cache(maxsize=1)
 def fold_keys() -> frozenset[str]:
-    """The characters, other than upper-case ones, that the folding table changes.
-
-    A lower-cased text without any of them and without a substitution candidate
-    (:func:`has_substitution`) is already normalised.
-    """
+    """The characters, other than upper-case ones, that the folding table changes in a lower-cased text."""
     return frozenset(chr(code) for code in char_table() if chr(code).lower() == chr(code))
 
 
@@ -204,12 +195,6 @@ def _fold_candidates() -> re.Pattern[str]:
     return re.compile(f"[{re.escape(basic)}\U00010000-\U0010FFFF]")
 
 
-def needs_fold(lowered: str) -> bool:
-    """Whether a lower-cased text holds a character the folding table changes (most texts hold none)."""
-    keys = fold_keys()
-    return any(match.group() in keys for match in _fold_candidates().finditer(lowered))
-
-
 def fold(lowered: str) -> str:
     """Apply the folding table to a lower-cased text, looking up only its candidate characters.
 
@@ -221,11 +206,6 @@ def fold(lowered: str) -> str:
         return lowered
     table = char_table()
     return candidates.sub(lambda match: table.get(ord(match.group()), match.group()), lowered)
-
-
-def has_substitution(folded: str) -> bool:
-    """Whether :func:`normalize` would edit this already folded text (one C-speed scan)."""
-    return _SUB_REGEX.search(folded) is not None
 
 
 def normalize(text: str) -> Normalized:

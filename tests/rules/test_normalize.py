@@ -53,14 +53,15 @@ def test_offsets_map_back(raw: str, norm_term: str, original: str) -> None:
     assert raw[orig_start:orig_end] == original
 
 
-def test_fold_gate_finds_every_folding_key() -> None:
-    """The regex gate agrees with the folding table, extension-B traditional characters included."""
-    from rules.normalize import fold_keys, needs_fold
+def test_fold_finds_every_folding_key() -> None:
+    """Folding agrees with the folding table, extension-B traditional characters included."""
+    from rules.normalize import fold, fold_keys
 
     keys = fold_keys()
     astral = [key for key in keys if ord(key) > 0xFFFF]
-    assert astral and all(needs_fold(f"正常文本{key}正常") for key in keys)
-    assert not needs_fold("全网最低价，下单立减 2025-03-05 abc 🔥 \U00020000")
+    assert astral and all(fold(f"正常文本{key}正常") != f"正常文本{key}正常" for key in keys)
+    clean = "全网最低价，下单立减 2025-03-05 abc 🔥 \U00020000"
+    assert fold(clean) == clean
 
 
 def test_fold_looks_up_only_folding_characters() -> None:
