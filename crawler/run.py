@@ -65,7 +65,7 @@ def warm_up(settings: BaseSettings) -> None:
     """
     config = AdWatchConfig.from_settings(settings)
     if settings.getbool("ADWATCH_RULE_CHECK_ENABLED"):
-        shared_engine(config.rules_dir)
+        shared_engine(config.rules_dir).warm_up()
     if settings.getbool("ADWATCH_STORE_ENABLED"):
         token_string("")
 

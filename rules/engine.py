@@ -316,6 +316,10 @@ class _Segmenter:
         self._tokenizer: jieba.Tokenizer | None = None
         self.cut = lru_cache(maxsize=8192)(self._cut)
 
+    @property
+    def loaded(self) -> bool:
+        return self._tokenizer is not None
+
     def load(self) -> jieba.Tokenizer:
         if self._tokenizer is None:
             jieba.setLogLevel(logging.WARNING)
@@ -405,6 +409,11 @@ class RuleEngine:
         """Load now what the engine otherwise loads on first use (jieba's dictionary, about a second)."""
         self._segmenter.load()
         return self
+
+    @property
+    def warm(self) -> bool:
+        """Whether :meth:`warm_up` has run, or a check has loaded jieba's dictionary already."""
+        return self._segmenter.loaded
 
     @classmethod
     def from_directory(cls, directory: Path | str | None = None) -> RuleEngine:
