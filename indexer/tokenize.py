@@ -1,5 +1,10 @@
 """Chinese word segmentation for full-text search (jieba), shared by indexing and querying.
 
+jieba runs as jieba-rs, its Rust port, through ``rjieba``: the same dictionary and
+algorithm, the same words (checked on the saved real pages and on random text by
+``tests/indexer/test_index_tokenize.py``), about 35 times faster, and a
+dictionary that loads in a tenth of a second instead of a second and a half.
+
 The rule engine's terms belong in the same dictionary, so that search segments
 text exactly as the rules do: call :func:`add_words` with them (before or after
 the first cut; words added later take effect from then on).
@@ -7,30 +12,27 @@ the first cut; words added later take effect from then on).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-import jieba
+import rjieba
 
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _extra_words: set[str] = set()
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> jieba.Tokenizer:
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
+def _tokenizer() -> rjieba.Jieba:
+    tokenizer = rjieba.Jieba()
     for word in sorted(_extra_words):
         _add(tokenizer, word)
     return tokenizer
 
 
-def _add(tokenizer: jieba.Tokenizer, word: str) -> None:
-    if len(word) > 1 and tokenizer.FREQ.get(word) is None:
-        tokenizer.add_word(word)
+def _add(tokenizer: rjieba.Jieba, word: str) -> None:
+    if len(word) > 1 and not tokenizer.has_word(word):
+        tokenizer.add_word(word, None, None)
 
 
 def add_words(words: Iterable[str]) -> int:
@@ -49,7 +51,7 @@ def tokens(text: str) -> list[str]:
     The HMM guesser for unknown words stays off, as in the rule engine's windows:
     the same text is cut the same way, and a third faster.
     """
-    words = (_NOT_WORD.sub("", w) for w in _tokenizer().cut_for_search(text, HMM=False))
+    words = (_NOT_WORD.sub("", w) for w in _tokenizer().cut_for_search(text, False))
     return [w.lower() for w in words if w]
 
 

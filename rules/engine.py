@@ -37,7 +37,7 @@ from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
 
 import ahocorasick
-import jieba
+import rjieba
 
 try:  # optional: a much faster automaton for large alphabets (see _Scanner)
     import ahocorasick_rs as _ars
@@ -307,32 +307,32 @@ def _norm_near(near: Near) -> Near:
 class _Segmenter:
     """jieba with the rulebook terms added to its dictionary, loaded on first use.
 
-    Loading jieba's dictionary takes over a second, and many checks (a short
-    ``adwatch rules check --text``) never need a word boundary settled.
+    jieba runs as jieba-rs, its Rust port (``rjieba``): the same dictionary and
+    algorithm, a dictionary loaded in a tenth of a second instead of a second and
+    a half.  Many checks (a short ``adwatch rules check --text``) never need a word
+    boundary settled, so it is still loaded only when one does.
     """
 
     def __init__(self, words: Iterable[str]) -> None:
         self._words = sorted(word for word in words if len(word) > 1)
-        self._tokenizer: jieba.Tokenizer | None = None
+        self._tokenizer: rjieba.Jieba | None = None
         self.cut = lru_cache(maxsize=8192)(self._cut)
 
     @property
     def loaded(self) -> bool:
         return self._tokenizer is not None
 
-    def load(self) -> jieba.Tokenizer:
+    def load(self) -> rjieba.Jieba:
         if self._tokenizer is None:
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
+            tokenizer = rjieba.Jieba()
             for word in self._words:
-                if tokenizer.FREQ.get(word) is None:
-                    tokenizer.add_word(word)
+                if not tokenizer.has_word(word):
+                    tokenizer.add_word(word, None, None)
             self._tokenizer = tokenizer
         return self._tokenizer
 
     def _cut(self, window: str) -> tuple[str, ...]:
-        return tuple(self.load().cut(window, HMM=False))
+        return tuple(self.load().cut(window, False))
 
 
 class _Scanner:

@@ -1,12 +1,65 @@
-"""The search dictionary takes the rulebook's words, and ADWATCH_INDEX parses into a backend."""
+"""Search words are jieba's words, the dictionary takes the rulebook's words, and ADWATCH_INDEX parses."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import re
+from pathlib import Path
+
+import jieba
+import lxml.html
 import pytest
 
+from crawler.encoding import detect
 from indexer.bodies import text_clause
 from indexer.config import IndexConfigError, IndexTarget, parse_index_url
 from indexer.tokenize import add_words, tokens
+from rules.evaluate import DEFAULT_DEVSET_DIR, read_items
+
+REPO = Path(__file__).resolve().parents[2]
+REALWEB = Path(os.environ.get("ADWATCH_REALWEB_DIR") or REPO.parent / "shared" / "realweb")
+PAGE_CHARS = 20_000  # Python jieba, the reference, cuts about 0.5 MB/s
+
+
+def _devset_texts() -> list[str]:
+    return [item.text for path in sorted(DEFAULT_DEVSET_DIR.glob("*.jsonl")) for item in read_items(path)]
+
+
+def _real_page_texts() -> list[str]:
+    manifest = REALWEB / "manifest.jsonl"
+    if not manifest.is_file():
+        pytest.skip(f"real saved pages not found: no manifest.jsonl in {REALWEB} (set ADWATCH_REALWEB_DIR)")
+    texts = []
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        raw = (REALWEB / json.loads(line)["file"]).read_bytes()
+        root = lxml.html.fromstring(raw.decode(detect(raw), "replace"))
+        for node in root.xpath("//script|//style"):
+            node.drop_tree()
+        texts.append(root.text_content()[:PAGE_CHARS])
+    return texts
+
+
+@pytest.fixture(scope="module")
+def reference_jieba() -> jieba.Tokenizer:
+    """The Python jieba the search words must equal (a test dependency only)."""
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def _reference_tokens(tokenizer: jieba.Tokenizer, text: str) -> list[str]:
+    words = (re.sub(r"[^\w]+", "", word) for word in tokenizer.cut_for_search(text, HMM=False))
+    return [word.lower() for word in words if word]
+
+
+@pytest.mark.parametrize("texts", [_devset_texts, _real_page_texts], ids=["devset", "saved-real-pages"])
+def test_search_words_are_the_words_python_jieba_cuts(reference_jieba: jieba.Tokenizer, texts) -> None:
+    """jieba-rs (rjieba) stands in for Python jieba: on every text, the same words in the same order."""
+    for text in texts():
+        assert tokens(text) == _reference_tokens(reference_jieba, text), text[:80]
 
 
 def test_extra_words_join_the_dictionary_and_cut_queries_the_same_way() -> None:
