@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import click
 from rich.console import Console
@@ -16,6 +16,7 @@ from rich.table import Table
 
 from rules.engine import CheckResult, Hit, RuleEngine
 from rules.evaluate import DEFAULT_DEVSET_DIR, Report, evaluate, read_items
+from rules.normalize import replace_lone_surrogates
 from rules.rulebook import (
     CATEGORY_LABELS,
     DEFAULT_RULEBOOK_DIR,
@@ -62,7 +63,7 @@ def rules(ctx: click.Context, rulebook: Path | None) -> None:
 
 
 @rules.command()
-@click.argument("source", required=False, type=click.File("r", encoding="utf-8"))
+@click.argument("source", required=False, type=click.File("rb"))
 @click.option(
     "--text", "text", default=None, help="检查这段文字并输出中文报告 / check this text, print a readable report"
 )
@@ -74,7 +75,7 @@ def rules(ctx: click.Context, rulebook: Path | None) -> None:
 @click.pass_context
 def check(
     ctx: click.Context,
-    source: TextIO | None,
+    source: BinaryIO | None,
     text: str | None,
     title: str,
     categories: tuple[str, ...],
@@ -89,19 +90,21 @@ def check(
         else:
             print_report(Console(), text, result)
         return
-    errors = _check_stream(engine, source or click.get_text_stream("stdin"))
+    errors = _check_stream(engine, source or click.get_binary_stream("stdin"))
     if errors:
         click.echo(f"{errors} input line(s) could not be checked", err=True)
         ctx.exit(1)
 
 
-def _check_stream(engine: RuleEngine, stream: TextIO) -> int:
+def _check_stream(engine: RuleEngine, stream: BinaryIO) -> int:
+    """Check each JSON line of ``stream``; a bad line gets an error record in its place, and the rest go on."""
     errors = 0
-    for number, line in enumerate(stream, 1):
+    for number, raw in enumerate(stream, 1):
+        line = raw.decode("utf-8", "replace")
         if not line.strip():
             continue
         try:
-            item = parse_input_line(line)
+            item = parse_input_line(decode_input_line(raw, first=number == 1))
         except InputLineError as exc:
             errors += 1
             click.echo(f"line {number}: {exc}", err=True)
@@ -113,8 +116,20 @@ def _check_stream(engine: RuleEngine, stream: TextIO) -> int:
     return errors
 
 
+def decode_input_line(raw: bytes, first: bool = False) -> str:
+    """One input line as text: UTF-8 (a byte-order mark allowed on the first line), or a clear error."""
+    try:
+        return raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputLineError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}") from exc
+
+
 def parse_input_line(line: str) -> dict[str, Any]:
-    """Parse and validate one input JSON line."""
+    """Parse and validate one input JSON line.
+
+    JSON can escape a lone surrogate (``"\\ud851"``), which is no character and cannot be
+    written out again: each becomes U+FFFD, one character for one, so offsets still hold.
+    """
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -128,7 +143,12 @@ def parse_input_line(line: str) -> dict[str, Any]:
     for name in ("title", "category"):
         if data.get(name) is not None and not isinstance(data[name], str):
             raise InputLineError(f"field '{name}' must be a string")
-    return data
+    return {key: _mend(value) for key, value in data.items()}
+
+
+def _mend(value: Any) -> Any:
+    """``value`` with each lone surrogate replaced by U+FFFD, when it is a string."""
+    return replace_lone_surrogates(value) if isinstance(value, str) else value
 
 
 def _loose_id(line: str) -> Any:
@@ -136,7 +156,7 @@ def _loose_id(line: str) -> Any:
         data = json.loads(line)
     except json.JSONDecodeError:
         return None
-    return data.get("id") if isinstance(data, dict) else None
+    return _mend(data.get("id")) if isinstance(data, dict) else None
 
 
 def hit_to_json(hit: Hit) -> dict[str, Any]:

@@ -130,7 +130,23 @@ def char_table() -> dict[int, str]:
     for index, char in enumerate(_CIRCLED_HANZI):
         table[ord(char)] = _HANZI_DIGITS[index]
     table[0x3000] = " "
+    # A lone surrogate (JSON can carry one: "\ud851") is no character: it cannot be
+    # encoded, so the automaton and jieba would fail on the whole text.
+    for code in range(0xD800, 0xE000):
+        table[code] = "\ufffd"
     return table
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """Each lone surrogate as U+FFFD, one character for one, so offsets still hold.
+
+    JSON can escape one (``"\\ud851"``); it is no character, and UTF-8 cannot encode it,
+    so it would fail whatever writes or hands the text on (SQLite, a JSON line, jieba).
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 
 from crawler.items import AdItem
+from rules.normalize import replace_lone_surrogates
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
@@ -19,8 +20,12 @@ _PRICE = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
 
 
 def clean_text(text: str) -> str:
-    """NFC, no control characters, runs of spaces folded; zero-width characters are kept for the rule engine."""
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
+    """NFC, no control characters, runs of spaces folded; zero-width characters are kept for the rule engine.
+
+    A lone surrogate (a JSON page can escape one) becomes U+FFFD: the item must still be
+    hashed, stored and written as JSON, none of which can encode it.
+    """
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", replace_lone_surrogates(text)))
     text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n", text).strip()
 
@@ -55,6 +60,7 @@ class NormalisePipeline:
         item.seller = clean_text(item.seller)
         item.image_alts = [a for a in (clean_text(a) for a in item.image_alts) if a]
         item.category_hints = list(dict.fromkeys(h for h in (clean_text(h) for h in item.category_hints) if h))
+        item.price_texts = [replace_lone_surrogates(text) for text in item.price_texts]
         item.prices = parse_prices(item.price_texts)
         item.content_hash = content_hash(item)
         self.stats.inc_value("adwatch/item/normalised")

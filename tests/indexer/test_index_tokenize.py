@@ -62,6 +62,10 @@ def test_search_words_are_the_words_python_jieba_cuts(reference_jieba: jieba.Tok
         assert tokens(text) == _reference_tokens(reference_jieba, text), text[:80]
 
 
+def test_a_lone_surrogate_is_no_word() -> None:
+    assert tokens("降糖\ud851茶") == tokens("降糖 茶")
+
+
 def test_extra_words_join_the_dictionary_and_cut_queries_the_same_way() -> None:
     assert "御龙养元丹" not in tokens("服用御龙养元丹三天")
     assert add_words(["御龙养元丹", " "]) == 1

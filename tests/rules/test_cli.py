@@ -14,7 +14,7 @@ from rules.cli import rules
 HIT_KEYS = {"rule_id", "law", "article", "severity", "matched", "start", "end", "explanation"}
 
 
-def run(args: list[str], stdin: str = "") -> tuple[int, list[dict], str]:
+def run(args: list[str], stdin: str | bytes = "") -> tuple[int, list[dict], str]:
     result = CliRunner().invoke(rules, args, input=stdin)
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     return result.exit_code, lines, result.stderr
@@ -51,6 +51,33 @@ def test_bad_lines_are_reported_not_dropped() -> None:
     assert "line 2: invalid JSON" in stderr and "line 3: field 'text' must be a string" in stderr
     assert "line 4: missing field 'id'" in stderr
     assert lines[2]["id"] == 3 and "error" in lines[2]
+
+
+def test_bytes_that_are_not_utf8_get_an_error_line_and_the_rest_are_checked() -> None:
+    stdin = (
+        b'\xef\xbb\xbf{"id": 1, "text": "\xe6\x9c\x80\xe5\xa5\xbd"}\n'
+        b'{"id": 2, "text": "\xff\xfe"}\n'
+        b'{"id": 3, "text": "ok"}\n'
+    )
+    code, lines, stderr = run(["check", "-"], stdin)
+    assert code == 1
+    assert [line["id"] for line in lines] == [1, 2, 3]
+    assert lines[0]["hits"][0]["matched"] == "最好"  # a byte-order mark may start the input
+    assert lines[1] == {"id": 2, "line": 2, "error": "not UTF-8: byte 0xff at byte 20"}
+    assert "line 2: not UTF-8" in stderr
+    assert lines[2]["flagged"] is False
+
+
+def test_a_lone_surrogate_escaped_in_json_becomes_a_replacement_character() -> None:
+    """It cannot be written out (nor scanned, nor cut); replacing it keeps every offset."""
+    code, lines, _stderr = run(["check", "-"], '{"id": "s\\udc00", "text": "根治\\ud851糖尿病，有效率98%"}\n')
+    assert code == 0
+    (line,) = lines
+    assert line["id"] == "s\ufffd"
+    assert [(hit["matched"], hit["start"], hit["end"]) for hit in line["hits"]] == [
+        ("根治\ufffd糖尿病", 0, 6),
+        ("有效率", 7, 10),
+    ]
 
 
 def test_text_report_explains_each_hit() -> None:

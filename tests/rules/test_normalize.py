@@ -29,6 +29,7 @@ CASES = [
     ("line-break-kept", "最\n好", "最\n好"),
     ("upper-latin", "OTC 非处方药", "otc 非处方药"),
     ("clean-text-untouched", "规格：50ml，保质期三年", "规格：50ml，保质期三年"),
+    ("lone-surrogate-replaced", "根\ud851治", "根\ufffd治"),
 ]
 
 
