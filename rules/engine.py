@@ -44,7 +44,7 @@ try:  # optional: a much faster automaton for large alphabets (see _Scanner)
 except ImportError:  # pragma: no cover - depends on the environment
     _ars = None
 
-from rules.classify import CategoryClassifier
+from rules.classify import CategoryClassifier, Classification
 from rules.normalize import Normalized, normalize, normalize_term
 from rules.rulebook import ARTICLE_KEYS, CATEGORY_LABELS, Near, Rule, Rulebook, load_rulebook
 
@@ -425,16 +425,16 @@ class RuleEngine:
         norm = normalize(text)
         return norm, self._scanner.scan(norm.text)
 
+    def classify(self, text: str, title: str = "", category_hints: Sequence[str] = ()) -> Classification:
+        """The categories of one ad text, each with its reason, without checking any rule."""
+        return self._read(text, title, category_hints)[1]
+
     def check(self, text: str, title: str = "", category_hints: Sequence[str] = ()) -> CheckResult:
         """Check one ad text. Offsets in hits index ``text``; ``title`` only helps classification."""
-        norm = normalize(text)
-        found = self._scanner.found(norm.text)
-        doc = _Document(norm, found)
-        title_terms = self._title_terms(title, text, doc)
-        classification = self.classifier.classify(doc.text, found, title_terms, category_hints)
+        doc, classification = self._read(text, title, category_hints)
         applicable, applicable_mask = self._applicable(classification.categories)
         hits: list[Hit] = []
-        for index in _bits(self._candidate_mask(found) & applicable_mask):
+        for index in _bits(self._candidate_mask(doc.found) & applicable_mask):
             compiled = self._compiled[index]
             if not (compiled.requires or compiled.document) or self._requirements_met(compiled, doc, category_hints):
                 hits.extend(self._rule_hits(compiled, doc, applicable[index]))
@@ -450,6 +450,13 @@ class RuleEngine:
             risk=_risk(hits),
             article_keys=sorted({hit.article_key for hit in hits}, key=ARTICLE_KEYS.index),
         )
+
+    def _read(self, text: str, title: str, category_hints: Sequence[str]) -> tuple[_Document, Classification]:
+        """Normalise, scan and classify: all that a check does before it evaluates rules."""
+        norm = normalize(text)
+        doc = _Document(norm, self._scanner.found(norm.text))
+        title_terms = self._title_terms(title, text, doc)
+        return doc, self.classifier.classify(doc.text, doc.found, title_terms, category_hints)
 
     def _title_terms(self, title: str, text: str, doc: _Document) -> AbstractSet[str]:
         """The terms of ``title``, read off the text's own scan when the text starts with it (as crawled pages do).

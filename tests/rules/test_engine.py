@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from rules.engine import ARTICLE_KEYS, CheckResult, Hit, RuleEngine
+from rules.evaluate import DEFAULT_DEVSET_DIR, read_items
 
 A9, A14, A16, A17, A18 = "广告法第九条", "广告法第十四条", "广告法第十六条", "广告法第十七条", "广告法第十八条"
 A21, A24, A25, A26, A28 = (
@@ -217,7 +218,6 @@ def test_required_literals_gate_whole_text_searches(engine: RuleEngine) -> None:
     import re
 
     from rules import engine as engine_module
-    from rules.evaluate import DEFAULT_DEVSET_DIR, read_items
 
     literals_of = engine_module._required_literals
     assert literals_of(re.compile(r"广告(?!法)|推广|#ad\b|\bad\b")) == ("广告", "推广", "ad")
@@ -279,3 +279,22 @@ def test_long_page_of_exempt_wording_keeps_its_one_violation(engine: RuleEngine)
     matched = {(hit.rule_id, hit.matched) for hit in result.hits if hit.matched}
     assert matched == {("ad9-superlative", "全国第一"), ("ad16-efficacy-guarantee", "保证效果")}
     assert all(hit.start >= len(page) for hit in result.hits if hit.matched)
+
+
+def test_classify_gives_the_categories_and_reasons_a_check_reports(engine: RuleEngine) -> None:
+    for item in read_items(DEFAULT_DEVSET_DIR):
+        hints = (item.category,) if item.category else ()
+        result = engine.check(item.text, title=item.title, category_hints=hints)
+        classification = engine.classify(item.text, title=item.title, category_hints=hints)
+        assert (list(classification.categories), dict(classification.reasons)) == (
+            result.categories,
+            result.category_reasons,
+        ), item.id
+
+
+def test_a_lone_surrogate_neither_stops_a_check_nor_moves_its_offsets(engine: RuleEngine) -> None:
+    text = "本品根治\udc00糖尿病，有效率98%"
+    assert [(hit.matched, hit.start, hit.end) for hit in engine.check(text).hits] == [
+        ("根治\udc00糖尿病", 2, 8),
+        ("有效率", 9, 12),
+    ]
