@@ -16,6 +16,7 @@ from rich.table import Table
 
 from rules.engine import CheckResult, Hit, RuleEngine
 from rules.evaluate import DEFAULT_DEVSET_DIR, Report, evaluate, read_items
+from rules.jsonl import InputLineError, decode_line, parse_object
 from rules.normalize import replace_lone_surrogates
 from rules.rulebook import (
     CATEGORY_LABELS,
@@ -29,10 +30,6 @@ from rules.rulebook import (
 
 SEVERITY_LABELS = {"high": "高", "medium": "中", "low": "低"}
 HIT_FIELDS = ("rule_id", "law", "article", "severity", "matched", "start", "end", "explanation")
-
-
-class InputLineError(ValueError):
-    """A JSON line of ``rules check`` input is unusable."""
 
 
 def _engine(ctx: click.Context) -> RuleEngine:
@@ -104,7 +101,7 @@ def _check_stream(engine: RuleEngine, stream: BinaryIO) -> int:
         if not line.strip():
             continue
         try:
-            item = parse_input_line(decode_input_line(raw, first=number == 1))
+            item = parse_input_line(decode_line(raw, first=number == 1))
         except InputLineError as exc:
             errors += 1
             click.echo(f"line {number}: {exc}", err=True)
@@ -116,26 +113,13 @@ def _check_stream(engine: RuleEngine, stream: BinaryIO) -> int:
     return errors
 
 
-def decode_input_line(raw: bytes, first: bool = False) -> str:
-    """One input line as text: UTF-8 (a byte-order mark allowed on the first line), or a clear error."""
-    try:
-        return raw.decode("utf-8-sig" if first else "utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputLineError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}") from exc
-
-
 def parse_input_line(line: str) -> dict[str, Any]:
     """Parse and validate one input JSON line.
 
     JSON can escape a lone surrogate (``"\\ud851"``), which is no character and cannot be
     written out again: each becomes U+FFFD, one character for one, so offsets still hold.
     """
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputLineError(f"invalid JSON: {exc.msg} (column {exc.colno})") from exc
-    if not isinstance(data, dict):
-        raise InputLineError("expected a JSON object")
+    data = parse_object(line)
     if "id" not in data:
         raise InputLineError("missing field 'id'")
     if not isinstance(data.get("text"), str):

@@ -7,7 +7,6 @@ would cite (empty for a compliant ad).  Item-level precision and recall treat
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rules.engine import RuleEngine
+from rules.jsonl import InputLineError, decode_line, parse_object
 
 DEFAULT_DEVSET_DIR = Path(__file__).resolve().parent / "devset"
 
@@ -93,27 +93,40 @@ def _ratio(numerator: int, denominator: int) -> float:
 
 
 def read_items(path: Path) -> Iterator[LabelledItem]:
-    """Read a JSONL labelled set (one file or every ``*.jsonl`` in a folder)."""
+    """Read a JSONL labelled set (one file or every ``*.jsonl`` in a folder).
+
+    A line that cannot be read stops the reading with an error naming the file, the line and what is wrong.
+    """
     paths = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     for file in paths:
-        with file.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    yield _parse_item(json.loads(line), f"{file.name}:{number}")
+        with file.open("rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                try:
+                    line = decode_line(raw, first=number == 1)
+                    if line.strip():
+                        yield _parse_item(parse_object(line))
+                except InputLineError as exc:
+                    raise InputLineError(f"{file.name}:{number}: {exc}") from exc
 
 
-def _parse_item(data: dict[str, Any], where: str) -> LabelledItem:
-    try:
-        return LabelledItem(
-            id=str(data["id"]),
-            text=data["text"],
-            title=data.get("title") or "",
-            category=data.get("category") or "general",
-            violations=frozenset(data.get("violations") or ()),
-            note=data.get("note") or "",
-        )
-    except KeyError as exc:
-        raise ValueError(f"{where}: missing field {exc.args[0]!r}") from exc
+def _parse_item(data: dict[str, Any]) -> LabelledItem:
+    for name in ("id", "text"):
+        if name not in data:
+            raise InputLineError(f"missing field {name!r}")
+    for name in ("text", "title", "category", "note"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise InputLineError(f"field {name!r} must be a string")
+    violations = data.get("violations") or []
+    if not isinstance(violations, list) or not all(isinstance(key, str) for key in violations):
+        raise InputLineError("field 'violations' must be a list of article keys")
+    return LabelledItem(
+        id=str(data["id"]),
+        text=data["text"],
+        title=data.get("title") or "",
+        category=data.get("category") or "general",
+        violations=frozenset(violations),
+        note=data.get("note") or "",
+    )
 
 
 def evaluate(engine: RuleEngine, items: Iterable[LabelledItem], use_hints: bool = True) -> Report:
