@@ -37,7 +37,7 @@ def _engine(ctx: click.Context) -> RuleEngine:
     try:
         return _cached_engine(Path(folder).resolve())
     except RulebookError as exc:
-        raise click.ClickException("rulebook is invalid:\n" + str(exc)) from exc
+        raise click.ClickException("规则库有误 rulebook is invalid:\n" + str(exc)) from exc
 
 
 @lru_cache(maxsize=4)
@@ -89,7 +89,7 @@ def check(
         return
     errors = _check_stream(engine, source or click.get_binary_stream("stdin"))
     if errors:
-        click.echo(f"{errors} input line(s) could not be checked", err=True)
+        click.echo(f"{errors} 行无法检查 / {errors} input line(s) could not be checked", err=True)
         ctx.exit(1)
 
 
@@ -104,7 +104,7 @@ def _check_stream(engine: RuleEngine, stream: BinaryIO) -> int:
             item = parse_input_line(decode_line(raw, first=number == 1))
         except InputLineError as exc:
             errors += 1
-            click.echo(f"line {number}: {exc}", err=True)
+            click.echo(f"第 {number} 行无法检查 line {number}: {exc}", err=True)
             click.echo(json.dumps({"id": _loose_id(line), "line": number, "error": str(exc)}, ensure_ascii=False))
             continue
         hints = (item["category"],) if item.get("category") else ()
@@ -179,7 +179,7 @@ def print_report(console: Console, text: str, result: CheckResult) -> None:
 
 
 @rules.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出规则 / print the rules as JSON")
 @click.pass_context
 def list_rules(ctx: click.Context, as_json: bool) -> None:
     """查看规则库。 Show the rulebook."""
@@ -207,9 +207,9 @@ def lint(files: tuple[Path, ...]) -> None:
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
-        click.echo(f"{len(problems)} problem(s) found", err=True)
+        click.echo(f"发现 {len(problems)} 个问题 / {len(problems)} problem(s) found", err=True)
         sys.exit(1)
-    click.echo(f"OK: {count} rules")
+    click.echo(f"通过：{count} 条规则 / OK: {count} rules")
 
 
 def _lint(files: Sequence[Path]) -> tuple[list[str], int]:
@@ -226,17 +226,19 @@ def _lint(files: Sequence[Path]) -> tuple[list[str], int]:
 
 @rules.command(name="eval")
 @click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--no-hints", is_flag=True, help="Do not pass the labelled category as a hint.")
-@click.option("--mismatches", is_flag=True, help="List the items where engine and labels disagree.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出指标 / print the figures as JSON")
+@click.option("--no-hints", is_flag=True, help="不把标注的类别作为提示 / do not pass the labelled category as a hint")
+@click.option(
+    "--mismatches", is_flag=True, help="列出引擎与标注不一致的条目 / list the items where engine and labels disagree"
+)
 @click.pass_context
 def eval_command(ctx: click.Context, source: Path | None, as_json: bool, no_hints: bool, mismatches: bool) -> None:
     """在标注集上计算精确率、召回率和条款准确率。 Precision, recall, article accuracy on a labelled set."""
     engine = _engine(ctx)
     try:
         report = evaluate(engine, read_items(source or DEFAULT_DEVSET_DIR), use_hints=not no_hints)
-    except (ValueError, KeyError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except InputLineError as exc:
+        raise click.ClickException(f"标注集无法读取 cannot read the labelled set: {exc}") from exc
     if as_json:
         data = report.as_dict()
         if not mismatches:
