@@ -113,7 +113,9 @@ def _parse_item(data: dict[str, Any]) -> LabelledItem:
     for name in ("id", "text"):
         if name not in data:
             raise InputLineError(f"missing field {name!r}")
-    for name in ("text", "title", "category", "note"):
+    if not isinstance(data["text"], str):
+        raise InputLineError("field 'text' must be a string")
+    for name in ("title", "category", "note"):
         if data.get(name) is not None and not isinstance(data[name], str):
             raise InputLineError(f"field {name!r} must be a string")
     violations = data.get("violations") or []

@@ -37,10 +37,11 @@ def test_devset_floors(report: Report, metric: str, floor: float) -> None:
         (b'{"id": "a", "text": "\xff"}\n', r"set\.jsonl:1: not UTF-8: byte 0xff at byte 22"),
         (b'\n{"id": "a", "text": "x"\n', r"set\.jsonl:2: invalid JSON: Expecting ',' delimiter \(column 24\)"),
         (b'{"id": "a", "text": 5}\n', r"set\.jsonl:1: field 'text' must be a string"),
+        (b'{"id": "a", "text": null}\n', r"set\.jsonl:1: field 'text' must be a string"),
         (b'{"text": "x"}\n', r"set\.jsonl:1: missing field 'id'"),
         (b'{"id": "a", "text": "x", "violations": "x"}\n', r"set\.jsonl:1: field 'violations' must be a list"),
     ],
-    ids=["not-utf8", "broken-json", "text-not-a-string", "no-id", "violations-not-a-list"],
+    ids=["not-utf8", "broken-json", "text-not-a-string", "text-null", "no-id", "violations-not-a-list"],
 )
 def test_a_bad_labelled_line_is_named_by_file_and_line(tmp_path, lines: bytes, message: str) -> None:
     path = tmp_path / "set.jsonl"
