@@ -1,9 +1,6 @@
 """Chinese word segmentation for full-text search (jieba), shared by indexing and querying.
 
-jieba runs as jieba-rs, its Rust port, through ``rjieba``: the same dictionary and
-algorithm, the same words (``tests/indexer/test_index_tokenize.py`` compares them
-with Python jieba's on the devset and the saved real pages), about 35 times faster,
-and a dictionary that loads in a tenth of a second instead of a second and a half.
+jieba runs as jieba-rs, its Rust port (see :mod:`rules.segment`).
 
 The rule engine's terms belong in the same dictionary, so that search segments
 text exactly as the rules do: call :func:`add_words` with them (before or after
@@ -19,6 +16,7 @@ from functools import lru_cache
 import rjieba
 
 from rules.normalize import replace_lone_surrogates
+from rules.segment import add_words_to, jieba_with
 
 _NOT_WORD_OR_NEWLINE = re.compile(r"[^\w\n]+")
 _extra_words: set[str] = set()
@@ -26,15 +24,7 @@ _extra_words: set[str] = set()
 
 @lru_cache(maxsize=1)
 def _tokenizer() -> rjieba.Jieba:
-    tokenizer = rjieba.Jieba()
-    for word in sorted(_extra_words):
-        _add(tokenizer, word)
-    return tokenizer
-
-
-def _add(tokenizer: rjieba.Jieba, word: str) -> None:
-    if len(word) > 1 and not tokenizer.has_word(word):
-        tokenizer.add_word(word, None, None)
+    return jieba_with(sorted(_extra_words))
 
 
 def add_words(words: Iterable[str]) -> int:
@@ -42,8 +32,7 @@ def add_words(words: Iterable[str]) -> int:
     new = {w.strip() for w in words if w and w.strip()} - _extra_words
     _extra_words.update(new)
     if _tokenizer.cache_info().currsize:
-        for word in sorted(new):
-            _add(_tokenizer(), word)
+        add_words_to(_tokenizer(), sorted(new))
     return len(new)
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from rules.engine import CheckResult, Hit, RuleEngine
 from rules.evaluate import DEFAULT_DEVSET_DIR, Report, evaluate, read_items
-from rules.jsonl import InputLineError, decode_line, parse_object
+from rules.jsonl import InputLineError, read_objects
 from rules.normalize import replace_lone_surrogates
 from rules.rulebook import (
     CATEGORY_LABELS,
@@ -96,16 +96,16 @@ def check(
 def _check_stream(engine: RuleEngine, stream: BinaryIO) -> int:
     """Check each JSON line of ``stream``; a bad line gets an error record in its place, and the rest go on."""
     errors = 0
-    for number, raw in enumerate(stream, 1):
-        line = raw.decode("utf-8", "replace")
-        if not line.strip():
-            continue
+    for number, raw, data in read_objects(stream):
         try:
-            item = parse_input_line(decode_line(raw, first=number == 1))
+            if isinstance(data, InputLineError):
+                raise data
+            item = validate_input(data)
         except InputLineError as exc:
             errors += 1
             click.echo(f"第 {number} 行无法检查 line {number}: {exc}", err=True)
-            click.echo(json.dumps({"id": _loose_id(line), "line": number, "error": str(exc)}, ensure_ascii=False))
+            record = {"id": _loose_id(raw.decode("utf-8", "replace")), "line": number, "error": str(exc)}
+            click.echo(json.dumps(record, ensure_ascii=False))
             continue
         hints = (item["category"],) if item.get("category") else ()
         result = engine.check(item["text"], title=item.get("title") or "", category_hints=hints)
@@ -113,13 +113,12 @@ def _check_stream(engine: RuleEngine, stream: BinaryIO) -> int:
     return errors
 
 
-def parse_input_line(line: str) -> dict[str, Any]:
-    """Parse and validate one input JSON line.
+def validate_input(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate one input line's object.
 
     JSON can escape a lone surrogate (``"\\ud851"``), which is no character and cannot be
     written out again: each becomes U+FFFD, one character for one, so offsets still hold.
     """
-    data = parse_object(line)
     if "id" not in data:
         raise InputLineError("missing field 'id'")
     if not isinstance(data.get("text"), str):

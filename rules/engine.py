@@ -47,6 +47,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 from rules.classify import CategoryClassifier, Classification
 from rules.normalize import Normalized, normalize, normalize_term
 from rules.rulebook import ARTICLE_KEYS, CATEGORY_LABELS, Near, Rule, Rulebook, load_rulebook
+from rules.segment import jieba_with
 
 __all__ = ["ARTICLE_KEYS", "CATEGORY_LABELS", "CheckResult", "Hit", "RuleEngine"]
 
@@ -305,16 +306,13 @@ def _norm_near(near: Near) -> Near:
 
 
 class _Segmenter:
-    """jieba with the rulebook terms added to its dictionary, loaded on first use.
+    """jieba (:mod:`rules.segment`) with the rulebook terms added to its dictionary, loaded on first use.
 
-    jieba runs as jieba-rs, its Rust port (``rjieba``): the same dictionary and
-    algorithm, a dictionary loaded in a tenth of a second instead of a second and
-    a half.  Many checks (a short ``adwatch rules check --text``) never need a word
-    boundary settled, so it is still loaded only when one does.
+    Many checks (a short ``adwatch rules check --text``) never need a word boundary settled.
     """
 
     def __init__(self, words: Iterable[str]) -> None:
-        self._words = sorted(word for word in words if len(word) > 1)
+        self._words = sorted(words)
         self._tokenizer: rjieba.Jieba | None = None
         self.cut = lru_cache(maxsize=8192)(self._cut)
 
@@ -324,11 +322,7 @@ class _Segmenter:
 
     def load(self) -> rjieba.Jieba:
         if self._tokenizer is None:
-            tokenizer = rjieba.Jieba()
-            for word in self._words:
-                if not tokenizer.has_word(word):
-                    tokenizer.add_word(word, None, None)
-            self._tokenizer = tokenizer
+            self._tokenizer = jieba_with(self._words)
         return self._tokenizer
 
     def _cut(self, window: str) -> tuple[str, ...]:

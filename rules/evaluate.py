@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rules.engine import RuleEngine
-from rules.jsonl import InputLineError, decode_line, parse_object
+from rules.jsonl import InputLineError, read_objects
 
 DEFAULT_DEVSET_DIR = Path(__file__).resolve().parent / "devset"
 
@@ -100,11 +100,11 @@ def read_items(path: Path) -> Iterator[LabelledItem]:
     paths = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     for file in paths:
         with file.open("rb") as handle:
-            for number, raw in enumerate(handle, 1):
+            for number, _raw, data in read_objects(handle):
                 try:
-                    line = decode_line(raw, first=number == 1)
-                    if line.strip():
-                        yield _parse_item(parse_object(line))
+                    if isinstance(data, InputLineError):
+                        raise data
+                    yield _parse_item(data)
                 except InputLineError as exc:
                     raise InputLineError(f"{file.name}:{number}: {exc}") from exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 
@@ -27,3 +28,14 @@ def parse_object(line: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputLineError("expected a JSON object")
     return data
+
+
+def read_objects(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes, dict[str, Any] | InputLineError]]:
+    """``(line number, raw line, its object or why it has none)`` for each line that is not blank."""
+    for number, raw in enumerate(lines, 1):
+        try:
+            line = decode_line(raw, first=number == 1)
+            if line.strip():
+                yield number, raw, parse_object(line)
+        except InputLineError as exc:
+            yield number, raw, exc

@@ -30,6 +30,7 @@ _ENCLOSED_DIGIT_RANGES = (
     (0x2780, 1, 10),  # ➀ .. ➉
     (0x278A, 1, 10),  # ➊ .. ➓
 )
+_SURROGATES = range(0xD800, 0xE000)
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉"
 _PAREN_HANZI = "㈠㈡㈢㈣㈤㈥㈦㈧㈨㈩"
 _CIRCLED_HANZI = "㊀㊁㊂㊃㊄㊅㊆㊇㊈㊉"
@@ -132,12 +133,12 @@ def char_table() -> dict[int, str]:
     table[0x3000] = " "
     # A lone surrogate (JSON can carry one: "\ud851") is no character: it cannot be
     # encoded, so the automaton and jieba would fail on the whole text.
-    for code in range(0xD800, 0xE000):
+    for code in _SURROGATES:
         table[code] = "\ufffd"
     return table
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile(f"[{chr(_SURROGATES[0])}-{chr(_SURROGATES[-1])}]")
 
 
 def replace_lone_surrogates(text: str) -> str:
