@@ -60,6 +60,7 @@ CONTEXT_CHARS = 24
 REGEX_WINDOW = 40
 JIEBA_WINDOW = 6
 WINDOWS_BEFORE_WHOLE_TEXT_SEARCH = 16
+NEGATION_REACH = 6
 
 Span = tuple[int, int]
 
@@ -79,11 +80,22 @@ class Hit:
     explanation: str
     penalty: str
     category: str
+    kind: str = "violation"
+    see_also: tuple[str, ...] = ()
+
+
+VIOLATION = "violation"
+MISSING_ELEMENT = "missing_element"
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of :meth:`RuleEngine.check`."""
+    """The outcome of :meth:`RuleEngine.check`.
+
+    ``flagged`` is set by violations only: a ``missing_element`` finding (no approval
+    number, no mandatory statement seen in the text) asks a reviewer to look at the
+    whole ad, since a text alone cannot show that an element is missing from it.
+    """
 
     flagged: bool
     categories: list[str]
@@ -91,6 +103,7 @@ class CheckResult:
     hits: list[Hit]
     risk: float
     article_keys: list[str] = field(default_factory=list)
+    editorial: bool = False
 
 
 class _Document:
@@ -385,7 +398,9 @@ class RuleEngine:
         self.rules: list[Rule] = list(rulebook.rules)
         self.classifier = CategoryClassifier(rulebook.categories)
         self._compiled = [_CompiledRule.build(rule, index) for index, rule in enumerate(self.rules)]
-        terms = set(self.classifier.terms)
+        self._editorial_cues = frozenset(_norm_all(rulebook.editorial_cues))
+        self._commercial_cues = frozenset(_norm_all(rulebook.commercial_cues))
+        terms = set(self.classifier.terms) | self._editorial_cues | self._commercial_cues
         for compiled in self._compiled:
             terms.update(compiled.automaton_terms())
         self.terms: frozenset[str] = frozenset(term for term in terms if term)
@@ -398,6 +413,7 @@ class RuleEngine:
             for term in compiled.anchors:
                 masks[term] |= 1 << index
         self._anchor_masks = dict(masks)
+        self._negation = _negation_regex(rulebook.negation_cues)
 
     def warm_up(self) -> RuleEngine:
         """Load now what the engine otherwise loads on first use (jieba's dictionary, about a second)."""
@@ -426,24 +442,33 @@ class RuleEngine:
     def check(self, text: str, title: str = "", category_hints: Sequence[str] = ()) -> CheckResult:
         """Check one ad text. Offsets in hits index ``text``; ``title`` only helps classification."""
         doc, classification = self._read(text, title, category_hints)
+        categories, reasons = list(classification.categories), dict(classification.reasons)
+        if self.editorial(doc.found):
+            return CheckResult(False, categories, reasons, [], 0.0, [], editorial=True)
         applicable, applicable_mask = self._applicable(classification.categories)
         hits: list[Hit] = []
         for index in _bits(self._candidate_mask(doc.found) & applicable_mask):
             compiled = self._compiled[index]
             if not (compiled.requires or compiled.document) or self._requirements_met(compiled, doc, category_hints):
                 hits.extend(self._rule_hits(compiled, doc, applicable[index]))
-        categories, reasons = list(classification.categories), dict(classification.reasons)
-        if not hits:
-            return CheckResult(False, categories, reasons, hits, 0.0, [])
         hits.sort(key=lambda hit: (hit.start, hit.end, hit.rule_id))
+        violations = [hit for hit in hits if hit.kind == VIOLATION]
         return CheckResult(
-            flagged=True,
+            flagged=bool(violations),
             categories=categories,
             category_reasons=reasons,
             hits=hits,
-            risk=_risk(hits),
-            article_keys=sorted({hit.article_key for hit in hits}, key=ARTICLE_KEYS.index),
+            risk=_risk(violations),
+            article_keys=sorted({hit.article_key for hit in violations}, key=ARTICLE_KEYS.index),
         )
+
+    def editorial(self, found: AbstractSet[str]) -> bool:
+        """Whether a text reports, warns or explains rather than sells (news, a consumer warning, science).
+
+        It holds a cue of the ``editorial_cues`` lexicon and none of ``commercial_cues``:
+        the claims in such a text are quoted, warned against or explained, not made.
+        """
+        return not self._editorial_cues.isdisjoint(found) and self._commercial_cues.isdisjoint(found)
 
     def _read(self, text: str, title: str, category_hints: Sequence[str]) -> tuple[_Document, Classification]:
         """Normalise, scan and classify: all that a check does before it evaluates rules."""
@@ -540,7 +565,22 @@ class RuleEngine:
                 return True
             if compiled.sentence_all and all(p.search(sentence) for p in compiled.sentence_all):
                 return True
+        if compiled.rule.negatable and self._negated(doc, start, end):
+            return True
         return compiled.rule.word_boundary and not self._word_aligned(compiled, doc, span)
+
+    def _negated(self, doc: _Document, start: int, end: int) -> bool:
+        """Whether a negation or disclaimer cue governs the candidate ``[start, end)`` (不作升值承诺, 不是最便宜的).
+
+        One scope model for every rule: a cue of the ``negation_cues`` lexicon in the same
+        clause, at most ``NEGATION_REACH`` characters before the candidate, or inside a
+        candidate made of two terms (体脂率未必下降).  No rule term holds a cue past its
+        first character (a test checks), so a cue inside a candidate is never part of a term.
+        """
+        if self._negation is None:
+            return False
+        before = self._negation[0].search(doc.text, doc.clause_start(start), start) is not None
+        return before or self._negation[1].search(doc.text, start + 1, end) is not None
 
     def _word_aligned(self, compiled: _CompiledRule, doc: _Document, span: Span) -> bool:
         """jieba on a small window: is the hit made of whole words, and not inside a longer word?"""
@@ -567,7 +607,7 @@ class RuleEngine:
             Hit(
                 rule.id,
                 rule.law,
-                rule.article,
+                rule.cited_article,
                 rule.article_key,
                 rule.severity,
                 "",
@@ -576,6 +616,8 @@ class RuleEngine:
                 explanation,
                 rule.penalty,
                 category,
+                MISSING_ELEMENT,
+                tuple(rule.see_also),
             )
         ]
 
@@ -585,7 +627,7 @@ class RuleEngine:
         return Hit(
             rule_id=rule.id,
             law=rule.law,
-            article=rule.article,
+            article=rule.cited_article,
             article_key=rule.article_key,
             severity=rule.severity,
             matched=norm.original[start:end],
@@ -594,7 +636,21 @@ class RuleEngine:
             explanation=rule.explanation,
             penalty=rule.penalty,
             category=category,
+            see_also=tuple(rule.see_also),
         )
+
+
+def _negation_regex(cues: Sequence[str]) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """(a cue, up to ``NEGATION_REACH`` characters of the same clause, then the search's end; a cue anywhere).
+
+    ``不得不`` affirms; a cue preceded or followed by 不 is no cue.
+    """
+    terms = sorted({normalize_term(cue) for cue in cues if normalize_term(cue)}, key=len, reverse=True)
+    if not terms:
+        return None
+    breaks = re.escape("".join(sorted(CLAUSE_BREAKS)))
+    cue = f"(?<!不)(?:{'|'.join(map(re.escape, terms))})(?!不)"
+    return re.compile(f"{cue}[^{breaks}]{{0,{NEGATION_REACH}}}$"), re.compile(cue)
 
 
 def _find_all(text: str, term: str) -> list[Span]:

@@ -1,8 +1,17 @@
 """Precision, recall and article-level accuracy of the engine on a labelled set.
 
-Each item carries ``violations``: the set of ``article_key`` values a reviewer
-would cite (empty for a compliant ad).  Item-level precision and recall treat
-"flagged" as the prediction; article-level scores compare the sets of keys.
+Each item carries ``violations``: the set of article keys (``广告法第十七条``) a
+reviewer or a regulator cites (empty for a compliant ad).  Item-level precision
+and recall treat "flagged" as the prediction.  Article-level accuracy is the share
+of flagged violations where at least one hit cites an article the label names
+(at 条 level); ``article_exact`` is the stricter share of items whose keys match
+exactly, and article precision and recall compare the sets of keys.
+
+Three labelled sets ship with the engine (:data:`LABELLED_SETS`): the self-written
+devset, whose labels were written beside the rules and so measure agreement with
+themselves, and the two parts of the real-case corpus (``rules/realcases``): ad
+texts quoted from published enforcement cases and real compliant texts, split by
+source into a dev part for tuning and a frozen test part that is only scored.
 """
 
 from __future__ import annotations
@@ -13,10 +22,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rules.engine import RuleEngine
+from rules.engine import VIOLATION, RuleEngine
 from rules.jsonl import InputLineError, read_objects
 
 DEFAULT_DEVSET_DIR = Path(__file__).resolve().parent / "devset"
+REALCASES_DIR = Path(__file__).resolve().parent / "realcases"
+
+
+@dataclass(frozen=True)
+class LabelledSet:
+    """A labelled set shipped with the engine and how it is scored by default."""
+
+    name: str
+    label: str
+    path: Path
+    hints: bool
+
+
+LABELLED_SETS: tuple[LabelledSet, ...] = (
+    LabelledSet("devset", "自编开发集 self-written devset", DEFAULT_DEVSET_DIR, True),
+    LabelledSet("real-dev", "真实案例开发集 real cases, dev part", REALCASES_DIR / "dev.jsonl", False),
+    LabelledSet("real-test", "真实案例测试集（冻结）real cases, frozen test part", REALCASES_DIR / "test.jsonl", False),
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +56,12 @@ class LabelledItem:
     category: str
     violations: frozenset[str]
     note: str = ""
+    violating: bool | None = None
+
+    @property
+    def is_violation(self) -> bool:
+        """A labelled violation; a real case may name no article, so its keys alone cannot tell."""
+        return bool(self.violations) if self.violating is None else self.violating
 
 
 @dataclass
@@ -41,18 +74,31 @@ class Counts:
     fn: int = 0
     tn: int = 0
     exact: int = 0
+    cited: int = 0
+    citable: int = 0
     key_tp: int = 0
     key_fp: int = 0
     key_fn: int = 0
 
-    def add(self, expected: frozenset[str], predicted: frozenset[str]) -> None:
+    def add(
+        self,
+        expected: frozenset[str],
+        predicted: frozenset[str],
+        violating: bool | None = None,
+        cited: frozenset[str] | None = None,
+    ) -> None:
+        """Count one item; ``cited`` adds the articles the hits also engage (``see_also``) to ``predicted``."""
         self.items += 1
-        flagged, violating = bool(predicted), bool(expected)
+        flagged = bool(predicted)
+        violating = bool(expected) if violating is None else violating
         self.tp += flagged and violating
         self.fp += flagged and not violating
         self.fn += violating and not flagged
         self.tn += not flagged and not violating
         self.exact += expected == predicted
+        if flagged and expected:
+            self.citable += 1
+            self.cited += not expected.isdisjoint(predicted if cited is None else cited)
         self.key_tp += len(expected & predicted)
         self.key_fp += len(predicted - expected)
         self.key_fn += len(expected - predicted)
@@ -62,7 +108,8 @@ class Counts:
             "items": self.items,
             "precision": _ratio(self.tp, self.tp + self.fp),
             "recall": _ratio(self.tp, self.tp + self.fn),
-            "article_accuracy": _ratio(self.exact, self.items),
+            "article_accuracy": _ratio(self.cited, self.citable),
+            "article_exact": _ratio(self.exact, self.items),
             "article_precision": _ratio(self.key_tp, self.key_tp + self.key_fp),
             "article_recall": _ratio(self.key_tp, self.key_tp + self.key_fn),
             "tp": self.tp,
@@ -121,6 +168,9 @@ def _parse_item(data: dict[str, Any]) -> LabelledItem:
     violations = data.get("violations") or []
     if not isinstance(violations, list) or not all(isinstance(key, str) for key in violations):
         raise InputLineError("field 'violations' must be a list of article keys")
+    label = data.get("label")
+    if label is not None and label not in ("violation", "compliant"):
+        raise InputLineError("field 'label' must be 'violation' or 'compliant'")
     return LabelledItem(
         id=str(data["id"]),
         text=data["text"],
@@ -128,6 +178,7 @@ def _parse_item(data: dict[str, Any]) -> LabelledItem:
         category=data.get("category") or "general",
         violations=frozenset(violations),
         note=data.get("note") or "",
+        violating=None if label is None else label == "violation",
     )
 
 
@@ -137,10 +188,11 @@ def evaluate(engine: RuleEngine, items: Iterable[LabelledItem], use_hints: bool 
     for item in items:
         hints: Sequence[str] = (item.category,) if use_hints else ()
         result = engine.check(item.text, title=item.title, category_hints=hints)
-        predicted = frozenset(hit.article_key for hit in result.hits)
-        report.overall.add(item.violations, predicted)
-        report.by_category[item.category].add(item.violations, predicted)
-        if predicted != item.violations:
+        predicted = frozenset(result.article_keys)
+        cited = predicted | {key for hit in result.hits if hit.kind == VIOLATION for key in hit.see_also}
+        report.overall.add(item.violations, predicted, item.is_violation, cited)
+        report.by_category[item.category].add(item.violations, predicted, item.is_violation, cited)
+        if predicted != item.violations or bool(predicted) != item.is_violation:
             report.mismatches.append(_mismatch(item, predicted, result.hits))
     return report
 

@@ -4,7 +4,13 @@ A rulebook directory holds:
 
 * ``lexicons.yaml``: named term lists (``lexicons: {name: [terms]}``), referenced
   from rules as ``"@name"``;
-* ``categories.yaml``: the category classifier lexicon;
+* ``lexicons/*.yaml``: lexicons kept as data with provenance (diseases, drugs with
+  their prescription status, the statutory health-food functions …), one file
+  each, every entry naming its source; referenced as ``"@name"``, or filtered on
+  an entry field as ``"@name:field=value"`` (``"@drugs:rx=true"``, several filters
+  chained: ``"@drugs:rx=true:class=降糖药"``), and a file's
+  ``stems`` as ``"@name:stems"``;
+* ``categories.yaml``: the category classifier lexicon (it may reference lexicons too);
 * any other ``*.yaml``: rule files (``version:`` and ``rules: [...]``).
 
 Every problem is reported as ``<file>: rule <id>: field '<field>': <message>``.
@@ -19,12 +25,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DEFAULT_RULEBOOK_DIR = Path(__file__).resolve().parent / "rulebook"
 LEXICON_FILE = "lexicons.yaml"
+LEXICON_DATA_DIR = "lexicons"
+NEGATION_LEXICON = "negation_cues"
+EDITORIAL_LEXICON = "editorial_cues"
+COMMERCIAL_LEXICON = "commercial_cues"
 CATEGORY_FILE = "categories.yaml"
 
 CATEGORY_LABELS: dict[str, str] = {
@@ -43,17 +53,22 @@ CATEGORY_LABELS: dict[str, str] = {
 CATEGORY_KEYS: tuple[str, ...] = tuple(CATEGORY_LABELS)
 
 ARTICLE_KEYS: tuple[str, ...] = (
+    "广告法第四条",
     "广告法第九条",
+    "广告法第十一条",
     "广告法第十四条",
+    "广告法第十五条",
     "广告法第十六条",
     "广告法第十七条",
     "广告法第十八条",
     "广告法第十九条",
     "广告法第二十一条",
+    "广告法第二十三条",
     "广告法第二十四条",
     "广告法第二十五条",
     "广告法第二十六条",
     "广告法第二十八条",
+    "广告法第四十六条",
     "食品安全法第七十三条",
     "医疗广告管理办法第七条",
     "广告审查暂行办法第五条",
@@ -167,6 +182,7 @@ class Rule(StrictModel):
     law: str
     article: str
     article_key: str
+    see_also: list[str] = Field(default_factory=list)
     categories: list[str] = Field(min_length=1)
     excluded_categories: list[str] = Field(default_factory=list)
     severity: Severity
@@ -176,10 +192,19 @@ class Rule(StrictModel):
     required: list[Requirement] = Field(default_factory=list)
     exemptions: Exemptions = Field(default_factory=Exemptions)
     word_boundary: bool = False
+    negatable: bool = True
     max_hits: int | None = Field(default=None, ge=1)
     explanation: str
     penalty: str
     description: str = ""
+
+    @field_validator("patterns", mode="before")
+    @classmethod
+    def _flatten_shared_lists(cls, value: Any) -> Any:
+        """A shared list of patterns (a YAML alias) may stand among the patterns: its items count one by one."""
+        if not isinstance(value, list):
+            return value
+        return [item for entry in value for item in (entry if isinstance(entry, list) else [entry])]
 
     @field_validator("article_key")
     @classmethod
@@ -187,6 +212,18 @@ class Rule(StrictModel):
         if value not in ARTICLE_KEYS:
             raise ValueError(f"unknown article_key {value!r}{did_you_mean(value, ARTICLE_KEYS)}")
         return value
+
+    @field_validator("see_also")
+    @classmethod
+    def _known_see_also(cls, values: list[str]) -> list[str]:
+        for value in values:
+            cls._known_article_key(value)
+        return values
+
+    @property
+    def cited_article(self) -> str:
+        """The article as a hit shows it: the rule's own, then the articles it also engages (``see_also``)."""
+        return f"{self.article}；另见{'、'.join(self.see_also)}" if self.see_also else self.article
 
     @field_validator("categories", "excluded_categories")
     @classmethod
@@ -218,9 +255,10 @@ class Rule(StrictModel):
 
 
 class RuleFile(StrictModel):
-    """The top level of a rule file."""
+    """The top level of a rule file; ``definitions`` holds YAML anchors that several rules share."""
 
     version: str
+    definitions: dict[str, Any] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
 
 
@@ -262,6 +300,72 @@ class LexiconFile(StrictModel):
     lexicons: dict[str, list[str]]
 
 
+class LexiconSource(StrictModel):
+    """Where a data lexicon's entries come from."""
+
+    id: str
+    title: str
+    url: str = ""
+
+
+class LexiconEntry(BaseModel):
+    """One term of a data lexicon; fields beside ``term`` and ``source`` (``rx``, ``group`` …) may be filtered on."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    term: str = Field(min_length=1)
+    source: str
+
+
+class LexiconStem(BaseModel):
+    """A word part that marks a class of terms (``他汀`` for statins)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    stem: str = Field(min_length=1)
+
+
+class DataLexicon(StrictModel):
+    """One file of ``lexicons/``: a named term list with the provenance of every entry."""
+
+    lexicon: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str
+    sources: list[LexiconSource] = Field(min_length=1)
+    entries: list[LexiconEntry] = Field(min_length=1)
+    stems: list[LexiconStem] = Field(default_factory=list)
+
+    @field_validator("entries")
+    @classmethod
+    def _sources_known(cls, entries: list[LexiconEntry], info: ValidationInfo) -> list[LexiconEntry]:
+        known = {source.id for source in info.data.get("sources", [])}
+        for index, entry in enumerate(entries):
+            if entry.source not in known:
+                hint = did_you_mean(entry.source, known)
+                raise ValueError(f"entry {index} ({entry.term}): unknown source {entry.source!r}{hint}")
+        return entries
+
+    def named_lists(self) -> dict[str, list[str]]:
+        """``name``, ``name:stems`` and one ``name:field=value`` list for every scalar field value of the entries.
+
+        An entry marked ``ambiguous: true`` (a term that often means something else: 发热 of a
+        heater, 人流 of a crowd) is left out of every list but ``name:ambiguous=true``.
+        """
+        lists: dict[str, list[str]] = {self.lexicon: []}
+        if self.stems:
+            lists[f"{self.lexicon}:stems"] = [stem.stem for stem in self.stems]
+        for entry in self.entries:
+            extra = entry.model_extra or {}
+            if extra.get("ambiguous") is True:
+                lists.setdefault(f"{self.lexicon}:ambiguous=true", []).append(entry.term)
+                continue
+            lists[self.lexicon].append(entry.term)
+            for name, value in extra.items():
+                if isinstance(value, (str, bool, int)):
+                    shown = str(value).lower() if isinstance(value, bool) else str(value)
+                    lists.setdefault(f"{self.lexicon}:{name}={shown}", []).append(entry.term)
+        return lists
+
+
 class Rulebook(StrictModel):
     """A loaded, validated and lexicon-expanded rulebook."""
 
@@ -269,6 +373,9 @@ class Rulebook(StrictModel):
     rules: list[Rule]
     categories: CategoryFile
     sources: list[str]
+    negation_cues: list[str] = Field(default_factory=list)
+    editorial_cues: list[str] = Field(default_factory=list)
+    commercial_cues: list[str] = Field(default_factory=list)
 
 
 def _field_path(loc: Sequence[int | str]) -> str:
@@ -357,15 +464,27 @@ def _validate_rules(data: Any, source: str) -> tuple[RuleFile | None, list[str]]
     return RuleFile(version=header.version, rules=rules), problems
 
 
+def _lexicon_terms(name: str, lexicons: dict[str, list[str]]) -> list[str] | None:
+    """The terms of ``name``; ``drugs:rx=true:class=降糖药`` is the intersection of its filters."""
+    if name in lexicons:
+        return lexicons[name]
+    base, *filters = name.split(":")
+    if len(filters) < 2 or any(f"{base}:{part}" not in lexicons for part in filters):
+        return None
+    kept = set.intersection(*(set(lexicons[f"{base}:{part}"]) for part in filters))
+    return [term for term in lexicons[f"{base}:{filters[0]}"] if term in kept]
+
+
 def _expand_terms(terms: Sequence[str], lexicons: dict[str, list[str]], where: str, problems: list[str]) -> list[str]:
     expanded: list[str] = []
     for term in terms:
         if term.startswith("@"):
             name = term[1:]
-            if name not in lexicons:
+            found = _lexicon_terms(name, lexicons)
+            if found is None:
                 problems.append(f"{where}: unknown lexicon '@{name}'{did_you_mean(name, lexicons)}")
                 continue
-            expanded.extend(lexicons[name])
+            expanded.extend(found)
         elif term:
             expanded.append(term)
     return list(dict.fromkeys(expanded))
@@ -406,27 +525,54 @@ def _expand_rule(rule: Rule, lexicons: dict[str, list[str]], source: str, proble
 
 
 def _load_lexicons(directory: Path, problems: list[str]) -> dict[str, list[str]]:
+    """``lexicons.yaml`` and every data lexicon of ``lexicons/``; a name in both gets the union of their terms."""
+    lexicons: dict[str, list[str]] = {}
     path = directory / LEXICON_FILE
-    if not path.exists():
-        return {}
+    if path.exists():
+        source = _display(path)
+        try:
+            lexicons.update(LexiconFile.model_validate(_read_yaml(path, source)).lexicons)
+        except ValidationError as exc:
+            problems.extend(_format_error(source, None, err["loc"], err, LexiconFile) for err in exc.errors())
+        except RulebookError as exc:
+            problems.extend(exc.problems)
+    for data_path in sorted((directory / LEXICON_DATA_DIR).glob("*.yaml")):
+        for name, terms in _load_data_lexicon(data_path, problems).items():
+            lexicons[name] = list(dict.fromkeys([*lexicons.get(name, []), *terms]))
+    return lexicons
+
+
+def _load_data_lexicon(path: Path, problems: list[str]) -> dict[str, list[str]]:
     source = _display(path)
     try:
-        return LexiconFile.model_validate(_read_yaml(path, source)).lexicons
+        return DataLexicon.model_validate(_read_yaml(path, source)).named_lists()
     except ValidationError as exc:
-        problems.extend(_format_error(source, None, err["loc"], err, LexiconFile) for err in exc.errors())
+        problems.extend(_format_error(source, None, err["loc"], err, DataLexicon) for err in exc.errors())
     except RulebookError as exc:
         problems.extend(exc.problems)
     return {}
 
 
-def _load_categories(directory: Path, problems: list[str]) -> CategoryFile | None:
+def _load_categories(directory: Path, lexicons: dict[str, list[str]], problems: list[str]) -> CategoryFile | None:
     path = directory / CATEGORY_FILE
     source = _display(path)
     if not path.exists():
         problems.append(f"{source}: file is missing")
         return None
     try:
-        return CategoryFile.model_validate(_read_yaml(path, source))
+        spec = CategoryFile.model_validate(_read_yaml(path, source))
+        categories = {
+            key: category.model_copy(
+                update={
+                    kind: _expand_terms(
+                        getattr(category, kind), lexicons, f"{source}: category {key}: field '{kind}'", problems
+                    )
+                    for kind in ("strong", "weak")
+                }
+            )
+            for key, category in spec.categories.items()
+        }
+        return spec.model_copy(update={"categories": categories})
     except ValidationError as exc:
         problems.extend(_format_error(source, None, err["loc"], err, CategoryFile) for err in exc.errors())
     except RulebookError as exc:
@@ -479,7 +625,7 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         raise RulebookError([f"{folder}: not a rulebook directory"])
     problems: list[str] = []
     lexicons = _load_lexicons(folder, problems)
-    categories = _load_categories(folder, problems)
+    categories = _load_categories(folder, lexicons, problems)
     files = rule_files(folder)
     rules, versions, rule_problems = lint_rule_files(files, lexicons)
     problems.extend(rule_problems)
@@ -488,4 +634,12 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
     if problems or categories is None:
         raise RulebookError(problems)
     version = "+".join(dict.fromkeys(versions))
-    return Rulebook(version=version, rules=rules, categories=categories, sources=[p.name for p in files])
+    return Rulebook(
+        version=version,
+        rules=rules,
+        categories=categories,
+        sources=[p.name for p in files],
+        negation_cues=lexicons.get(NEGATION_LEXICON, []),
+        editorial_cues=lexicons.get(EDITORIAL_LEXICON, []),
+        commercial_cues=lexicons.get(COMMERCIAL_LEXICON, []),
+    )

@@ -7,10 +7,12 @@ law (LAW.md), not from the engine:
 * ``NEAR_MISSES``: lawful look-alikes (exemptions of the 2023 绝对化用语 guide,
   negations, GB 28050 nutrition claims, registration numbers ...), no keys;
 * ``VIOLATIONS``: (fragment, keys, note);
-* ``MANDATORY``: statements the category must carry; leaving one out adds its key.
+* ``MANDATORY``: statements the category must carry; leaving one out adds its key
+  to ``missing_elements``: the engine reports it as a finding for review, which
+  does not flag the ad (a text alone cannot show that an element is missing).
 
-An item's label is the union of its fragments' keys plus the keys of any mandatory
-statement left out.  Run ``python rules/devset/build_devset.py`` to regenerate.
+An item's ``violations`` are the union of its fragments' keys.
+Run ``python rules/devset/build_devset.py`` to regenerate.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ A21, A24, A25, A26, A28 = (
     "广告法第二十六条",
     "广告法第二十八条",
 )
-F73, M7 = "食品安全法第七十三条", "医疗广告管理办法第七条"
+F73, M7, A46 = "食品安全法第七十三条", "医疗广告管理办法第七条", "广告法第四十六条"
 R5, R6, R7, R9, R11 = (
     "广告审查暂行办法第五条",
     "广告审查暂行办法第六条",
@@ -380,15 +382,15 @@ VIOLATIONS: dict[str, list[Violation]] = {
 MANDATORY: dict[str, list[tuple[str, str]]] = {
     "drug": [
         ("请按药品说明书或者在药师指导下购买和使用。禁忌：对本品过敏者禁用。不良反应：偶见轻度胃肠道不适。", R5),
-        ("京药广审（文）第250101-00012号", R9),
+        ("京药广审（文）第250101-00012号", A46),
     ],
     "medical_device": [
-        ("禁忌内容或者注意事项详见说明书。请仔细阅读产品说明书或者在医务人员的指导下购买和使用。", R6),
-        ("苏械广审（文）第250301-00045号", R9),
+        ("禁忌内容或者注意事项详见说明书。请仔细阅读产品说明书或者在医务人员的指导下购买和使用。", A16),
+        ("苏械广审（文）第250301-00045号", A46),
     ],
     "health_food": [
-        ("保健食品不是药物，不能代替药物治疗疾病。", R7),
-        ("粤食健广审（文）第250201-00033号", R9),
+        ("保健食品不是药物，不能代替药物治疗疾病。", A18),
+        ("粤食健广审（文）第250201-00033号", A46),
     ],
     "investment": [("投资有风险，购买需谨慎。", A25)],
 }
@@ -406,8 +408,10 @@ def _mandatory(category: str, rng: random.Random, omit: int | None) -> tuple[lis
     return parts, keys
 
 
-def _item(category: str, number: int, body: list[str], keys: set[str], note: str, title: str) -> dict[str, object]:
-    return {
+def _item(
+    category: str, number: int, body: list[str], keys: set[str], note: str, title: str, missing: set[str] = frozenset()
+) -> dict[str, object]:
+    item: dict[str, object] = {
         "id": f"gen-{category}-{number:03d}",
         "title": title,
         "text": "".join(body),
@@ -415,6 +419,9 @@ def _item(category: str, number: int, body: list[str], keys: set[str], note: str
         "violations": sorted(keys),
         "note": note,
     }
+    if missing:
+        item["missing_elements"] = sorted(missing)
+    return item
 
 
 def _investment_needs_warning(text: str) -> bool:
@@ -450,7 +457,7 @@ def build(rng: random.Random) -> list[dict[str, object]]:
                 if category == "investment" and not _investment_needs_warning("".join(body)):
                     body.append("升值潜力可期。")
                 number += 1
-                items.append(_item(category, number, body, keys, f"缺少必备内容：{key}", title))
+                items.append(_item(category, number, body, set(), f"缺少必备内容：{key}", title, keys))
     return _fix_investment_labels(items)
 
 
@@ -460,11 +467,9 @@ def _fix_investment_labels(items: list[dict[str, object]]) -> list[dict[str, obj
         if item["category"] != "investment":
             continue
         text = str(item["text"])
-        violations = set(item["violations"])  # type: ignore[arg-type]
         if "投资有风险" not in text and not _investment_needs_warning(text) and "缺少必备内容" in str(item["note"]):
-            violations.discard(A25)
+            item.pop("missing_elements", None)
             item["note"] = "合规：未宣传收益，无需风险提示"
-        item["violations"] = sorted(violations)
     return items
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from rules.cli import rules
 
-HIT_KEYS = {"rule_id", "law", "article", "severity", "matched", "start", "end", "explanation"}
+HIT_KEYS = {"rule_id", "law", "article", "severity", "matched", "start", "end", "explanation", "kind", "see_also"}
 
 
 def run(args: list[str], stdin: str | bytes = "") -> tuple[int, list[dict], str]:
@@ -36,8 +36,11 @@ def test_jsonl_contract() -> None:
     first, second, third = lines
     assert set(first) == {"id", "flagged", "categories", "hits"}
     assert first["flagged"] and set(first["hits"][0]) == HIT_KEYS
-    assert first["hits"][0]["article"] == "广告法第九条第三项"
-    assert {hit["article"] for hit in second["hits"]} >= {"广告法第十七条", "食品安全法第七十三条第一款"}
+    assert first["hits"][0]["article"] == "广告法第九条第三项；另见广告法第二十八条、广告法第四条"
+    articles = {hit["article"] for hit in second["hits"]}
+    see_also = "；另见广告法第二十八条、广告法第四条"
+    assert {"广告法第十七条" + see_also, "食品安全法第七十三条第一款" + see_also} <= articles
+    assert {tuple(hit["see_also"]) for hit in second["hits"]} == {("广告法第二十八条", "广告法第四条")}
     assert second["categories"] == ["food"]
     assert third == {"id": "c", "flagged": False, "categories": ["general"], "hits": []}
 

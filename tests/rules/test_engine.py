@@ -18,7 +18,6 @@ A21, A24, A25, A26, A28 = (
     "广告法第二十八条",
 )
 F73, M7, R11 = "食品安全法第七十三条", "医疗广告管理办法第七条", "广告审查暂行办法第十一条"
-R5, R7, R9 = "广告审查暂行办法第五条", "广告审查暂行办法第七条", "广告审查暂行办法第九条"
 
 VIOLATIONS = [
     ("tea-cures-diabetes", "本品根治糖尿病，有效率98%", (), {A17}),
@@ -28,8 +27,8 @@ VIOLATIONS = [
     ("national-flag", "五星红旗印花T恤", (), {A9}),
     ("superstition", "开光貔貅，招财辟邪", (), {A9}),
     ("hospital-cure-rate", "专治牛皮癣，治愈率95%", ("medical_service",), {A16, M7}),
-    ("drug-expert-no-statements", "王教授倾情推荐，纯中药安全无副作用", ("drug",), {A16, R11, R5, R9}),
-    ("health-food-disease-no-statements", "能降血糖，治疗糖尿病", ("health_food",), {A18, R7, R9}),
+    ("drug-expert-no-statements", "王教授倾情推荐，纯中药安全无副作用", ("drug",), {A16, R11}),
+    ("health-food-disease-no-statements", "能降血糖，治疗糖尿病", ("health_food",), {A18}),
     ("pesticide-residue", "杀虫剂，无毒无残留", ("agriculture",), {A21}),
     ("training-pass", "签约保过，不过全额退款", ("education",), {A24}),
     ("investment-guarantee", "保本保息，稳赚不赔。投资有风险。", ("investment",), {A25}),
@@ -91,8 +90,8 @@ EVASIONS = [
     ("zero-width", "桑叶茶，可降\u200b血\u200b糖", "降\u200b血\u200b糖"),
     ("traditional", "這款電暖器是全網最好的選擇", "最好"),
     ("fullwidth-no1", "ＮＯ．１人气洗衣凝珠", "ＮＯ．１"),
-    ("pinyin-zui", "zui好用的拖把", "zui好"),
-    ("homophone", "醉好用的拖把", "醉好"),
+    ("pinyin-zui", "zui好用的拖把", "zui好用"),
+    ("homophone", "醉好用的拖把", "醉好用"),
     ("pinyin-di", "第yi品牌智能门锁", "第yi品牌"),
     ("top1", "这款面霜TOP1", "TOP1"),
     ("emoji", "黑枸杞原浆，抗🔥癌", "抗🔥癌"),
@@ -100,7 +99,7 @@ EVASIONS = [
 
 
 def keys(result: CheckResult) -> set[str]:
-    return {hit.article_key for hit in result.hits}
+    return set(result.article_keys)
 
 
 @pytest.mark.parametrize(("text", "hints", "expected"), [c[1:] for c in VIOLATIONS], ids=[c[0] for c in VIOLATIONS])
@@ -177,13 +176,22 @@ def test_title_read_off_a_document_that_starts_with_it(engine: RuleEngine) -> No
     assert shared.hits == separate.hits
 
 
-def test_missing_statement_is_a_whole_text_hit(engine: RuleEngine) -> None:
+def test_missing_statement_is_a_whole_text_finding_that_does_not_flag(engine: RuleEngine) -> None:
+    """A text alone cannot show that an element is missing from the ad: a reviewer is asked to look (#13)."""
     result = engine.check(
         "蛋白粉，保健功能：增强免疫力。京食健广审（文）第250306-00087号", category_hints=("health_food",)
     )
     (hit,) = result.hits
-    assert hit.article_key == "广告审查暂行办法第七条" and (hit.start, hit.end, hit.matched) == (0, 0, "")
-    assert "保健食品不是药物" in hit.explanation
+    assert hit.article_key == "广告法第十八条" and (hit.start, hit.end, hit.matched) == (0, 0, "")
+    assert (hit.kind, hit.severity) == ("missing_element", "low") and "保健食品不是药物" in hit.explanation
+    assert not result.flagged and result.article_keys == [] and result.risk == 0.0
+
+
+def test_missing_elements_beside_a_violation_leave_the_violation_flagged(engine: RuleEngine) -> None:
+    result = engine.check("能降血糖，治疗糖尿病", category_hints=("health_food",))
+    kinds = {hit.rule_id: hit.kind for hit in result.hits}
+    assert kinds["review7-health-food-statement"] == kinds["review9-approval-number"] == "missing_element"
+    assert result.flagged and result.article_keys == ["广告法第十八条"]
 
 
 def test_scanner_backends_agree(engine: RuleEngine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from rules.cli import rules
@@ -58,6 +59,7 @@ def write_rule_file(folder: Path, **fields: str) -> Path:
 def rulebook_copy(tmp_path: Path) -> Path:
     for name in ("lexicons.yaml", "categories.yaml"):
         shutil.copy(DEFAULT_RULEBOOK_DIR / name, tmp_path / name)
+    shutil.copytree(DEFAULT_RULEBOOK_DIR / "lexicons", tmp_path / "lexicons")
     return tmp_path
 
 
@@ -100,3 +102,39 @@ def test_shipped_rulebook_lints_clean() -> None:
     result = CliRunner().invoke(rules, ["lint"])
     assert result.exit_code == 0, result.output
     assert load_rulebook().version
+
+
+DATA_LEXICON = """lexicon: pets
+description: 宠物 pets
+sources:
+  - {id: zoo, title: 某动物名录}
+entries:
+  - {term: 猫, kind: mammal, source: zoo}
+  - {term: 金鱼, kind: fish, source: zoo}
+  - {term: 锦鲤, kind: fish, source: zoo, ambiguous: true}
+"""
+
+
+def test_data_lexicons_are_referenced_whole_or_filtered_on_a_field(rulebook_copy: Path) -> None:
+    (rulebook_copy / "lexicons" / "pets.yaml").write_text(DATA_LEXICON, encoding="utf-8")
+    write_rule_file(rulebook_copy, extra="    requires: [['@pets'], ['@pets:kind=fish'], ['@pets:ambiguous=true']]\n")
+    rule = next(r for r in load_rulebook(rulebook_copy).rules if r.id == "ad9-test")
+    assert rule.requires == [["猫", "金鱼"], ["金鱼"], ["锦鲤"]]
+
+
+def test_a_data_lexicon_entry_must_name_a_listed_source(rulebook_copy: Path) -> None:
+    broken = DATA_LEXICON.replace("{term: 猫, kind: mammal, source: zoo}", "{term: 猫, kind: mammal, source: zo}")
+    (rulebook_copy / "lexicons" / "pets.yaml").write_text(broken, encoding="utf-8")
+    write_rule_file(rulebook_copy)
+    with pytest.raises(RulebookError) as caught:
+        load_rulebook(rulebook_copy)
+    (problem,) = caught.value.problems
+    assert problem.endswith("pets.yaml: field 'entries': entry 0 (猫): unknown source 'zo' (did you mean 'zoo'?)")
+
+
+def test_shipped_lexicon_entries_all_carry_their_provenance() -> None:
+    for path in sorted((DEFAULT_RULEBOOK_DIR / "lexicons").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        sources = {source["id"] for source in data["sources"]}
+        assert all(entry["source"] in sources for entry in data["entries"]), path.name
+        assert len(data["entries"]) >= 80, path.name
