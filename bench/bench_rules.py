@@ -30,7 +30,9 @@ baseline (a) are also timed on their visible text: whole pages, not single ads,
 with the long navigation menus, inline JSON and traditional characters that
 synthetic ads lack.  MB/s are computed from the
 process's CPU time, which other load on a shared machine barely affects, and
-from wall-clock time too.  Prints; asserts nothing.
+from wall-clock time too.  The target (issue #13): a check at no less than 0.6x the
+bare automaton scan (b); the regex alternation (a) is the naive baseline, slower as
+the rulebook's lexicons grow.  Prints; asserts nothing.
 
     python bench/bench_rules.py [--mb 20] [--repeat 3]
 """
@@ -314,8 +316,8 @@ def main() -> None:
         for key in ("e", "h"):
             rate = medians[names[key]]
             print(
-                f"{label:>4}: {names[key]:<40} / (a) = {rate / regex_rate:5.2f}x (target >= 5x);"
-                f"  / (b) = {rate / ac_rate:5.2f}x (target >= 0.5x)"
+                f"{label:>4}: {names[key]:<40} / (a) = {rate / regex_rate:5.2f}x;"
+                f"  / (b) = {rate / ac_rate:5.2f}x (target >= 0.6x)"
             )
         print(
             f"{label:>4}: {names['c']:<40} / (a) = {medians[names['c']] / regex_rate:5.2f}x"

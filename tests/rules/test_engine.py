@@ -37,7 +37,7 @@ VIOLATIONS = [
     ("fake-certification", "国家免检产品，品质可靠", (), {A28}),
     ("advertorial", "亲测一个月！这瓶精华真的好用，链接在评论区", ("cosmetics",), {A14}),
     ("invented-award", "荣获国际品质金奖，畅销全国", (), {A28}),
-    ("organ-certified", "国家药监局权威认证的祛痘精华", ("cosmetics",), {A9}),
+    ("organ-certified", "国家药监局权威认证的祛痘精华", ("cosmetics",), {A9, A17}),  # 祛痘: no cosmetic may claim it
     ("hospital-only-cosmetic", "医院皮肤科专用修护霜", ("cosmetics",), {A17}),
     ("hospital-comparison", "疗效比市级医院更好", ("medical_service",), {A16}),
     ("no-cure-no-fee", "承诺治不好不收费", ("medical_service",), {A16, M7}),
