@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -16,7 +17,7 @@ from rich.table import Table
 
 from rules.engine import CheckResult, Hit, RuleEngine
 from rules.evaluate import LABELLED_SETS, LabelledSet, Report, evaluate, read_items
-from rules.jsonl import InputLineError, read_objects
+from rules.jsonl import MAX_LINE_BYTES, InputLineError, parse_object, read_objects
 from rules.normalize import replace_lone_surrogates
 from rules.rulebook import (
     CATEGORY_LABELS,
@@ -69,6 +70,13 @@ def rules(ctx: click.Context, rulebook: Path | None) -> None:
     "--category", "categories", multiple=True, help="类别提示，如 drug 或 药品 / category hint, e.g. drug or 药品"
 )
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default=None, help="输出格式 / output format")
+@click.option(
+    "--max-line-bytes",
+    type=click.IntRange(min=1024),
+    default=MAX_LINE_BYTES,
+    show_default=True,
+    help="单行上限（字节），超长行输出错误记录并跳过 / longest input line; a longer one gets an error record",
+)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -77,6 +85,7 @@ def check(
     title: str,
     categories: tuple[str, ...],
     fmt: str | None,
+    max_line_bytes: int,
 ) -> None:
     """检查广告文字。 Check ad texts: JSON lines {"id","text","title"?,"category"?} from FILE or - (stdin)."""
     engine = _engine(ctx)
@@ -87,16 +96,16 @@ def check(
         else:
             print_report(Console(), text, result)
         return
-    errors = _check_stream(engine, source or click.get_binary_stream("stdin"))
+    errors = _check_stream(engine, source or click.get_binary_stream("stdin"), max_line_bytes)
     if errors:
         click.echo(f"{errors} 行无法检查 / {errors} input line(s) could not be checked", err=True)
         ctx.exit(1)
 
 
-def _check_stream(engine: RuleEngine, stream: BinaryIO) -> int:
+def _check_stream(engine: RuleEngine, stream: BinaryIO, max_line_bytes: int = MAX_LINE_BYTES) -> int:
     """Check each JSON line of ``stream``; a bad line gets an error record in its place, and the rest go on."""
     errors = 0
-    for number, raw, data in read_objects(stream):
+    for number, raw, data in read_objects(stream, max_line_bytes):
         try:
             if isinstance(data, InputLineError):
                 raise data
@@ -134,12 +143,17 @@ def _mend(value: Any) -> Any:
     return replace_lone_surrogates(value) if isinstance(value, str) else value
 
 
+_LEADING_ID = re.compile(r'\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d{1,30}(?=\s*[,}]))')
+
+
 def _loose_id(line: str) -> Any:
+    """The ``id`` of a line that could not be checked, when one can be read: from the whole line, else its start."""
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return _mend(data.get("id")) if isinstance(data, dict) else None
+        return _mend(parse_object(line).get("id"))
+    except InputLineError:
+        pass
+    leading = _LEADING_ID.match(line)
+    return _mend(json.loads(leading.group(1))) if leading else None
 
 
 def hit_to_json(hit: Hit) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from rules.cli import rules
@@ -14,9 +15,14 @@ from rules.cli import rules
 HIT_KEYS = {"rule_id", "law", "article", "severity", "matched", "start", "end", "explanation", "kind", "see_also"}
 
 
+def _strict(constant: str) -> None:
+    raise AssertionError(f"{constant} in the output is not JSON")
+
+
 def run(args: list[str], stdin: str | bytes = "") -> tuple[int, list[dict], str]:
+    """Invoke the CLI; its output lines are parsed as strict JSON (NaN or Infinity fail the test)."""
     result = CliRunner().invoke(rules, args, input=stdin)
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    lines = [json.loads(line, parse_constant=_strict) for line in result.stdout.splitlines() if line.strip()]
     return result.exit_code, lines, result.stderr
 
 
@@ -123,3 +129,34 @@ def test_python_dash_m_smoke() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["hits"][0]["rule_id"] == "ad9-superlative"
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message", "line_id"),
+    [
+        ('{"id": "deep", "text": ' + "[" * 1000 + "]" * 1000 + "}", "nested too deeply", "deep"),
+        ('{"id": "big", "text": "x", "n": ' + "9" * 5000 + "}", "a number has too many digits", "big"),
+        ('{"id": "nan", "text": "x", "n": NaN}', "NaN is not a JSON number", "nan"),
+        ('{"id": 1e999, "text": "x"}', "1e999 is out of range", None),
+    ],
+    ids=["nested-1000-deep", "5000-digit-integer", "nan", "infinity"],
+)
+def test_hostile_json_costs_one_line_and_the_output_stays_strict_json(
+    bad_line: str, message: str, line_id: str | None
+) -> None:
+    """#19: such a line used to abort the whole run, or to be echoed back as invalid JSON (NaN, Infinity)."""
+    stdin = f'{bad_line}\n{{"id": "after", "text": "全网最低价"}}\n'
+    code, lines, stderr = run(["check", "-"], stdin)
+    assert code == 1 and message in stderr
+    assert (lines[0]["id"], lines[0]["line"]) == (line_id, 1) and message in lines[0]["error"]
+    assert lines[1]["id"] == "after" and lines[1]["flagged"]
+
+
+def test_a_line_past_the_limit_gets_an_error_record_without_being_read_whole() -> None:
+    """#19: one 50 MB line took 2.4 GB; a line past --max-line-bytes is skipped in chunks, its id read off its start."""
+    huge = '{"id": "huge", "text": "' + "最好" * 40_000 + '"}'
+    stdin = f'{huge}\n{{"id": "next", "text": "最好"}}\n'
+    code, lines, stderr = run(["check", "-", "--max-line-bytes", "65536"], stdin)
+    assert code == 1 and "line 1: line longer than 65536 bytes" in stderr
+    assert lines[0] == {"id": "huge", "line": 1, "error": "line longer than 65536 bytes"}
+    assert lines[1]["id"] == "next" and lines[1]["flagged"]
