@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from parsel import Selector, SelectorList
 
 from crawler.profiles import XPATH_NAMESPACES, FieldSpec, ItemRule
+from rules.normalize import replace_lone_surrogates
 
 _SPACES = re.compile(r"\s+")
 
 
 def _clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
+
+
+def json_selector(text: str) -> Selector:
+    """A selector over a JSON page; raises ValueError when the page is not JSON.
+
+    JSON can escape a lone surrogate (``"\\ud851"``), which parsel cannot encode: one such
+    string used to lose every record of the page.  Each becomes U+FFFD, one for one.
+    """
+    return Selector(root=_mended(json.loads(text)), type="json")
+
+
+def _mended(value: Any) -> Any:
+    if isinstance(value, str):
+        return replace_lone_surrogates(value)
+    if isinstance(value, list):
+        return [_mended(item) for item in value]
+    if isinstance(value, dict):
+        return {_mended(key): _mended(item) for key, item in value.items()}
+    return value
 
 
 def _select(node: Selector, spec: FieldSpec) -> list[str]:

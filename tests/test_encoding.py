@@ -172,3 +172,29 @@ def test_declared_in_header() -> None:
     assert declared_in_header('text/html; charset="GBK"') == "GBK"
     assert declared_in_header("text/html") is None
     assert declared_in_header(None) is None
+
+
+# --- hostile labels and damaged bytes (#19) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["hex", "base64", "rot13", "zlib", "bz2", "uu", "quopri"])
+def test_a_label_that_names_no_text_encoding_is_ignored(label: str) -> None:
+    """<meta charset=hex> raised LookupError and lost the page; browsers ignore labels they do not know."""
+    assert normalise_name(label) is None
+    body = page(CHINESE, f"<meta charset={label}>").encode("gbk")
+    assert detect(body) == "gb18030"
+    assert detect(page("hello", f"<meta charset={label}>", title="Hello").encode("ascii")) == "utf-8"
+
+
+@pytest.mark.parametrize("label", ["utf-16", "utf-16le", "utf-32"])
+def test_a_wide_label_on_bytes_without_nul_is_ignored(label: str) -> None:
+    """An ASCII or GBK body cannot be UTF-16/32; read it as UTF-16 and every character is garbage."""
+    assert detect(page("hello", f'<meta charset="{label}">', title="Hello").encode("ascii")) == "utf-8"
+    assert detect(page(CHINESE).encode("gbk"), f"text/html; charset={label}") == "gb18030"
+
+
+def test_a_short_utf8_page_with_a_few_bad_bytes_stays_utf8() -> None:
+    """It used to come out as GB18030 mojibake: a browser shows it as UTF-8 with two replacement marks."""
+    body = page(SHORT_CHINESE + "，限时特价全国包邮", '<meta charset="gbk">').encode("utf-8")
+    cut = body.index("限".encode())
+    assert detect(body[:cut] + b"\xff\xfe" + body[cut:]) == "utf-8"

@@ -16,7 +16,7 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.extract import extract_record, records
+from crawler.extract import extract_record, json_selector, records
 from crawler.fetch_record import fetch_record
 from crawler.items import AdItem
 from crawler.middlewares.raw_archive import META_KEY as RAW_REF_KEY
@@ -99,10 +99,7 @@ class ProfileSpider(scrapy.Spider):
                 self.logger.warning("Item rule %r found no title or body on %s", rule.name, response.url)
 
     def _selector(self, response: TextResponse, rule: ItemRule):
-        if rule.type == "json":
-            json.loads(response.text)
-            return scrapy.Selector(text=response.text, type="json")
-        return response.selector
+        return json_selector(response.text) if rule.type == "json" else response.selector
 
     def build_item(self, response: TextResponse, rule: ItemRule, fields: dict[str, Any]) -> AdItem:
         url = response.urljoin(fields["url"]) if fields.get("url") else response.url
@@ -138,12 +135,17 @@ class ProfileSpider(scrapy.Spider):
         """
         for index, rule in enumerate(self.profile.follow):
             for href in self._links(response, rule):
-                link = (index, response.urljoin(href))
-                if link in self._judged:
-                    continue
-                self._judged.add(link)
-                url = strip_params(link[1], self.profile.strip_params)
-                if url in self._requested or not self._may_follow(url, rule):
+                try:
+                    link = (index, response.urljoin(href))
+                    if link in self._judged:
+                        continue
+                    self._judged.add(link)
+                    url = strip_params(link[1], self.profile.strip_params)
+                    if url in self._requested or not self._may_follow(url, rule):
+                        continue
+                except ValueError as exc:  # http://[::1 — one malformed link, not the page's other links
+                    self.crawler.stats.inc_value("adwatch/link/malformed")
+                    self.logger.warning("Skipping malformed link %r on %s: %s", href, response.url, exc)
                     continue
                 self._requested.add(url)
                 yield scrapy.Request(url, callback=self.parse, errback=self.on_error, meta=self._render_meta(url))
@@ -168,9 +170,7 @@ class ProfileSpider(scrapy.Spider):
             if not _looks_like_json(response):
                 return []
             try:
-                return [
-                    str(v) for v in scrapy.Selector(text=response.text, type="json").jmespath(rule.jmespath).getall()
-                ]
+                return [str(v) for v in json_selector(response.text).jmespath(rule.jmespath).getall()]
             except ValueError:
                 return []
         if _looks_like_json(response):

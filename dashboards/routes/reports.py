@@ -13,13 +13,13 @@ from dashboards.stats import monthly_figures
 from dashboards.web import BEIJING, render, require, services
 
 router = APIRouter()
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _month(request: Request) -> str:
     month = request.query_params.get("month") or f"{datetime.now(BEIJING):%Y-%m}"
-    if not MONTH.match(month):
+    if not MONTH.fullmatch(month):  # ``$`` would admit a trailing newline into the download's file name
         raise HTTPException(400, "月份格式应为 YYYY-MM month must be YYYY-MM")
     return month
 

@@ -115,3 +115,12 @@ def test_a_listings_price_history_is_charted_on_its_detail_page(sqlite_console: 
     chart = page.locator("[data-chart=prices]")
     assert chart.get_attribute("data-rendered") == "1" and chart.locator("canvas").count() >= 1
     page.context.close()
+
+
+def test_a_month_with_a_trailing_newline_is_refused_not_a_dropped_connection(sqlite_console: Console) -> None:
+    """#19: ``?month=2026-11%0A`` passed the check and broke the download's header; the server dropped the line."""
+    with sqlite_console.client("chief1") as chief:
+        for path in ("/reports/monthly.xlsx?month=2026-11%0A", "/reports?month=2026-11%0A"):
+            response = chief.get(path)
+            assert response.status_code == 400 and "月份格式" in response.text
+        assert chief.get("/reports/monthly.xlsx?month=2026-11").status_code == 200
