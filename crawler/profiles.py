@@ -49,6 +49,9 @@ def check_selector(kind: str, expression: str) -> None:
         raise ValueError(f"invalid {kind} selector {expression!r}: {exc}") from None
 
 
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -210,6 +213,7 @@ class Profile(_Strict):
     politeness: Politeness = Politeness()
     strip_params: list[str] = []
     category_hints: list[str] = []
+    allowed_hosts: list[str] = []
     render: Literal["http", "js"] = "http"
     render_wait: RenderWait = RenderWait()
     source: str = Field(default="", exclude=True)
@@ -221,6 +225,14 @@ class Profile(_Strict):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an absolute http(s) URL")
         return value.rstrip("/") + "/"
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _bare_hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not _HOST.fullmatch(host.lower()):
+                raise ValueError(f"{host!r} is not a host name: write it without scheme, port or path (shop.jd.com)")
+        return [host.lower() for host in value]
 
     @field_validator("start_urls")
     @classmethod
@@ -272,6 +284,16 @@ class Profile(_Strict):
     @property
     def domain(self) -> str:
         return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def hosts(self) -> list[str]:
+        """The hosts (with their subdomains) any request of this crawl may reach, redirects and meta refresh included.
+
+        The hosts of ``base_url`` and the start URLs, plus ``allowed_hosts``: a monitored site
+        cannot steer the crawler to another host, such as an address inside the bureau's network.
+        """
+        hosts = [urlsplit(url).hostname or "" for url in (self.base_url, *self.absolute_start_urls)]
+        return sorted({host for host in (*hosts, *self.allowed_hosts) if host})
 
     def item_rule_for(self, url: str) -> ItemRule | None:
         for rule in self.items:

@@ -66,6 +66,9 @@ class ProfileSpider(scrapy.Spider):
         base_url = crawler.settings.getdict("ADWATCH_BASE_URLS").get(cls.profile.name)
         if base_url:
             spider.profile = cls.profile.with_base_url(base_url)
+        # Scrapy's OffsiteMiddleware drops any request to another host, the ones a redirect or a
+        # meta refresh makes included (counted as offsite/filtered).
+        spider.allowed_domains = spider.profile.hosts
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
