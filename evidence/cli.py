@@ -85,7 +85,13 @@ def export(hit_ids: tuple[str, ...], case_id: str | None, output: Path, operator
     help="签名者公钥（PEM），签名须由其签出 / the signer's public key the signature must verify with",
 )
 @click.option("--tsa-fingerprint", default="", help="时间戳机构证书 SHA-256 指纹 / the TSA certificate's SHA-256")
-def verify(bundle: Path, public_key: Path | None, tsa_fingerprint: str) -> None:
+@click.option("--allow-unsigned", is_flag=True, help="接受未签名的证据包 / accept a bundle nobody signed")
+@click.option(
+    "--allow-unknown-signer", is_flag=True, help="不给 --public-key 也接受其签名 / accept a signature by any key"
+)
+def verify(
+    bundle: Path, public_key: Path | None, tsa_fingerprint: str, allow_unsigned: bool, allow_unknown_signer: bool
+) -> None:
     """校验证据包：重算每个文件的哈希，逐一指出被改动或缺失的文件。
 
     Verify a bundle: recompute every hash and name each altered or missing
@@ -94,7 +100,8 @@ def verify(bundle: Path, public_key: Path | None, tsa_fingerprint: str) -> None:
     from evidence.verify import verify_bundle
 
     try:
-        result = verify_bundle(bundle, public_key.read_bytes() if public_key else None, tsa_fingerprint)
+        key = public_key.read_bytes() if public_key else None
+        result = verify_bundle(bundle, key, tsa_fingerprint, allow_unsigned, allow_unknown_signer)
     except EvidenceError as exc:
         raise click.ClickException(str(exc)) from exc
     for note in result.notes:

@@ -29,6 +29,10 @@ KIND_LABELS = {
     "unexpected": "清单外文件 UNLISTED",
     "unreadable": "无法读取 UNREADABLE",
     "signature": "签名/时间戳无效 SIGNATURE",
+    "unsigned": "未签名 UNSIGNED",
+    "unknown-signer": "签名者未经确认 UNKNOWN SIGNER",
+    "duplicate": "重复的成员名 DUPLICATE NAME",
+    "unsafe": "不安全的成员名 UNSAFE NAME",
 }
 
 
@@ -45,12 +49,24 @@ def sha256_member(archive: zipfile.ZipFile, name: str) -> str:
     return digest.hexdigest()
 
 
+def unsafe_name(name: str) -> bool:
+    """Whether a member name would land outside the folder it is unpacked into."""
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
+
+
 def check_members(
     archive: zipfile.ZipFile, listed: Mapping[str, str], prefix: str = "", ignore: Iterable[str] = ()
 ) -> list[Problem]:
-    """Compare every member of ``archive`` with ``listed`` (path → sha256); name each bad file."""
-    present = set(archive.namelist())
-    problems = []
+    """Compare every member of ``archive`` with ``listed`` (path → sha256); name each bad file.
+
+    A name that stands twice (which copy was hashed?) or that would land outside the folder
+    it is unpacked into (``../``, an absolute or a drive path) is refused whatever its hash.
+    """
+    names = archive.namelist()
+    present = set(names)
+    problems = [Problem(prefix + name, "duplicate") for name in sorted(present) if names.count(name) > 1]
+    problems += [Problem(prefix + name, "unsafe") for name in sorted(present) if unsafe_name(name)]
     for path, expected in listed.items():
         if path not in present:
             problems.append(Problem(prefix + path, "missing"))

@@ -38,8 +38,19 @@ class Verification:
         return not self.problems
 
 
-def verify_bundle(path: Path, public_key: bytes | None = None, tsa_fingerprint: str = "") -> Verification:
-    """Verify the bundle at ``path``; ``public_key`` / ``tsa_fingerprint``, if given, must be the sealers'."""
+def verify_bundle(
+    path: Path,
+    public_key: bytes | None = None,
+    tsa_fingerprint: str = "",
+    allow_unsigned: bool = False,
+    allow_unknown_signer: bool = False,
+) -> Verification:
+    """Verify the bundle at ``path``; ``public_key`` / ``tsa_fingerprint``, if given, must be the sealers'.
+
+    A bundle nobody signed, or signed by a key nobody vouched for (no ``public_key`` given:
+    anyone can re-sign an edited bundle with a key of their own), fails unless the caller
+    explicitly accepts it (``allow_unsigned``, ``allow_unknown_signer``); the result says so.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -55,7 +66,25 @@ def verify_bundle(path: Path, public_key: bytes | None = None, tsa_fingerprint: 
         for name, expected in packages.items():
             result.problems += _check_package(archive, name, expected)
         _check_seals(archive, result, public_key, tsa_fingerprint)
+        _check_signer(archive, result, public_key, allow_unsigned, allow_unknown_signer)
     return result
+
+
+def _check_signer(
+    archive: zipfile.ZipFile, result: Verification, trusted: bytes | None, allow_unsigned: bool, allow_unknown: bool
+) -> None:
+    if SIGNATURE not in archive.namelist():
+        if allow_unsigned:
+            result.notes.append("未签名（按 --allow-unsigned 接受）unsigned, accepted by --allow-unsigned")
+        else:
+            detail = "the bundle is not signed (--allow-unsigned accepts it)"
+            result.problems.append(Problem(SIGNATURE, "unsigned", detail))
+    elif trusted is None:
+        if allow_unknown:
+            result.notes.append("签名者未经确认（按 --allow-unknown-signer 接受）signer not vouched for, accepted")
+        else:
+            detail = "give the signer's key with --public-key (or --allow-unknown-signer)"
+            result.problems.append(Problem(PUBLIC_KEY, "unknown-signer", detail))
 
 
 def _manifest(archive: zipfile.ZipFile, result: Verification) -> tuple[dict[str, str], dict[str, str]] | None:

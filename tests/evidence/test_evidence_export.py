@@ -26,9 +26,39 @@ def _package(bundle: Path) -> str:
 
 
 def test_exported_bundle_verifies(bundle: Path, evidence_data: Path) -> None:
-    run = run_evidence(["verify", str(bundle)], evidence_data)
+    run = run_evidence(["verify", str(bundle), "--allow-unsigned"], evidence_data)
     assert run.returncode == 0, run.output
-    assert "校验通过 OK" in run.stdout
+    assert "校验通过 OK" in run.stdout and "未签名（按 --allow-unsigned 接受）" in run.stdout
+
+
+def test_an_unsigned_bundle_fails_unless_accepted_explicitly(bundle: Path, evidence_data: Path) -> None:
+    """#19: a signature-stripped bundle used to verify as if nothing were missing."""
+    run = run_evidence(["verify", str(bundle)], evidence_data)
+    assert run.returncode == 1
+    assert "未签名 UNSIGNED: signature/manifest.sig" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("index.csv", "重复的成员名 DUPLICATE NAME: index.csv"),
+        ("../../etc/cron.d/x", "不安全的成员名 UNSAFE NAME: ../../etc"),
+    ],
+    ids=["duplicate-member", "traversal-member"],
+)
+def test_duplicate_and_traversal_member_names_are_refused(
+    copy: Path, evidence_data: Path, name: str, kind: str
+) -> None:
+    """#19: a second index.csv, or a name unpacking outside the folder, used to pass in a re-hashed manifest."""
+    import warnings
+    import zipfile
+
+    with warnings.catch_warnings(), zipfile.ZipFile(copy, "a") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name it is asked to write
+        archive.writestr(name, b"planted")
+    run = run_evidence(["verify", str(copy), "--allow-unsigned"], evidence_data)
+    assert run.returncode == 1
+    assert kind in run.stdout
 
 
 @pytest.mark.parametrize("member", ["index.csv", "custody.json", "report.pdf", "manifest.json", "manifest.sha256"])
@@ -143,7 +173,7 @@ def test_case_export(evidence_data: Path, collect_hits: list[str], tmp_path: Pat
     bundle = tmp_path / "case.zip"
     run = run_evidence(["export", "--case", "AJ-2026-001", "-o", str(bundle)], evidence_data)
     assert run.returncode == 0, run.output
-    assert run_evidence(["verify", str(bundle)], evidence_data).returncode == 0
+    assert run_evidence(["verify", str(bundle), "--allow-unsigned"], evidence_data).returncode == 0
     import zipfile
 
     with zipfile.ZipFile(bundle) as archive:

@@ -80,6 +80,14 @@ def test_timestamp_from_another_authority_fails(sealed: Path, evidence_data: Pat
     assert "signature/timestamp.tsr" in run.stdout
 
 
+def test_a_signature_nobody_vouched_for_fails_unless_accepted(sealed: Path, evidence_data: Path) -> None:
+    """#19: anyone can re-sign an edited bundle with a key of their own; without --public-key that proves nothing."""
+    run = run_evidence(["verify", str(sealed)], evidence_data)
+    assert run.returncode == 1 and "签名者未经确认 UNKNOWN SIGNER: signature/public_key.pem" in run.stdout
+    accepted = run_evidence(["verify", str(sealed), "--allow-unknown-signer"], evidence_data)
+    assert accepted.returncode == 0, accepted.output
+
+
 def test_signature_by_another_key_fails(sealed: Path, evidence_data: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.pem"
     other.write_bytes(
