@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -63,9 +64,9 @@ def check_members(
     A name that stands twice (which copy was hashed?) or that would land outside the folder
     it is unpacked into (``../``, an absolute or a drive path) is refused whatever its hash.
     """
-    names = archive.namelist()
-    present = set(names)
-    problems = [Problem(prefix + name, "duplicate") for name in sorted(present) if names.count(name) > 1]
+    counts = Counter(archive.namelist())
+    present = set(counts)
+    problems = [Problem(prefix + name, "duplicate") for name in sorted(present) if counts[name] > 1]
     problems += [Problem(prefix + name, "unsafe") for name in sorted(present) if unsafe_name(name)]
     for path, expected in listed.items():
         if path not in present:

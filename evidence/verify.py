@@ -65,26 +65,8 @@ def verify_bundle(
         result.problems += check_members(archive, files, ignore=(MANIFEST, MANIFEST_DIGEST, *SEALS))
         for name, expected in packages.items():
             result.problems += _check_package(archive, name, expected)
-        _check_seals(archive, result, public_key, tsa_fingerprint)
-        _check_signer(archive, result, public_key, allow_unsigned, allow_unknown_signer)
+        _check_seals(archive, result, public_key, tsa_fingerprint, allow_unsigned, allow_unknown_signer)
     return result
-
-
-def _check_signer(
-    archive: zipfile.ZipFile, result: Verification, trusted: bytes | None, allow_unsigned: bool, allow_unknown: bool
-) -> None:
-    if SIGNATURE not in archive.namelist():
-        if allow_unsigned:
-            result.notes.append("未签名（按 --allow-unsigned 接受）unsigned, accepted by --allow-unsigned")
-        else:
-            detail = "the bundle is not signed (--allow-unsigned accepts it)"
-            result.problems.append(Problem(SIGNATURE, "unsigned", detail))
-    elif trusted is None:
-        if allow_unknown:
-            result.notes.append("签名者未经确认（按 --allow-unknown-signer 接受）signer not vouched for, accepted")
-        else:
-            detail = "give the signer's key with --public-key (or --allow-unknown-signer)"
-            result.problems.append(Problem(PUBLIC_KEY, "unknown-signer", detail))
 
 
 def _manifest(archive: zipfile.ZipFile, result: Verification) -> tuple[dict[str, str], dict[str, str]] | None:
@@ -129,20 +111,34 @@ def _check_package(archive: zipfile.ZipFile, name: str, expected_manifest: str) 
         return verify_package(inner, f"{name}!", expected_manifest)
 
 
-def _check_seals(archive: zipfile.ZipFile, result: Verification, public_key: bytes | None, tsa: str) -> None:
+def _check_seals(
+    archive: zipfile.ZipFile,
+    result: Verification,
+    public_key: bytes | None,
+    tsa: str,
+    allow_unsigned: bool,
+    allow_unknown_signer: bool,
+) -> None:
     names = set(archive.namelist())
     digest = bytes.fromhex(sha256_bytes(archive.read(MANIFEST)))
     if SIGNATURE in names or PUBLIC_KEY in names:
-        _check_signature(archive, digest, result, public_key)
+        _check_signature(archive, digest, result, public_key, allow_unknown_signer)
     elif public_key is not None:
         result.problems.append(Problem(SIGNATURE, "missing", "a public key was given but the bundle is not signed"))
+    elif allow_unsigned:
+        result.notes.append("未签名（按 --allow-unsigned 接受）unsigned, accepted by --allow-unsigned")
+    else:
+        result.problems.append(Problem(SIGNATURE, "unsigned", "the bundle is not signed (--allow-unsigned accepts it)"))
     if TIMESTAMP in names:
         _check_timestamp(archive.read(TIMESTAMP), digest, result, tsa)
     elif tsa:
         result.problems.append(Problem(TIMESTAMP, "missing", "a TSA fingerprint was given but there is no timestamp"))
 
 
-def _check_signature(archive: zipfile.ZipFile, digest: bytes, result: Verification, trusted: bytes | None) -> None:
+def _check_signature(
+    archive: zipfile.ZipFile, digest: bytes, result: Verification, trusted: bytes | None, allow_unknown_signer: bool
+) -> None:
+    """The signature against the manifest; a key nobody vouched for (no ``trusted``) proves nothing by itself."""
     try:
         signature, key = archive.read(SIGNATURE), archive.read(PUBLIC_KEY)
     except KeyError as exc:
@@ -159,7 +155,13 @@ def _check_signature(archive: zipfile.ZipFile, digest: bytes, result: Verificati
         culprit = SIGNATURE if trusted is not None else f"{SIGNATURE} / {PUBLIC_KEY}"
         result.problems.append(Problem(culprit, "signature", "signature does not match manifest.json"))
     else:
-        result.notes.append("签名有效 signature valid (manifest.json digest)")
+        if trusted is not None:
+            result.notes.append("签名有效 signature valid (manifest.json digest)")
+        elif allow_unknown_signer:
+            result.notes.append("签名有效，签名者未经确认（按 --allow-unknown-signer 接受）signer not vouched for")
+        else:
+            detail = "anyone can re-sign a bundle: give the signer's key with --public-key (or --allow-unknown-signer)"
+            result.problems.append(Problem(PUBLIC_KEY, "unknown-signer", detail))
 
 
 def _check_timestamp(token: bytes, digest: bytes, result: Verification, tsa: str) -> None:

@@ -63,6 +63,8 @@ WINDOWS_BEFORE_WHOLE_TEXT_SEARCH = 16
 NEGATION_REACH = 10
 
 Span = tuple[int, int]
+VIOLATION = "violation"
+MISSING_ELEMENT = "missing_element"
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,8 @@ class Hit:
     explanation: str
     penalty: str
     category: str
-    kind: str = "violation"
+    kind: str = VIOLATION
     see_also: tuple[str, ...] = ()
-
-
-VIOLATION = "violation"
-MISSING_ELEMENT = "missing_element"
 
 
 @dataclass(frozen=True)

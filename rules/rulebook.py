@@ -103,6 +103,12 @@ def _check_regex(value: str) -> str:
     return value
 
 
+def _known_article(value: str) -> str:
+    if value not in ARTICLE_KEYS:
+        raise ValueError(f"unknown article_key {value!r}{did_you_mean(value, ARTICLE_KEYS)}")
+    return value
+
+
 class StrictModel(BaseModel):
     """Base model: unknown fields are errors, instances are immutable."""
 
@@ -209,16 +215,12 @@ class Rule(StrictModel):
     @field_validator("article_key")
     @classmethod
     def _known_article_key(cls, value: str) -> str:
-        if value not in ARTICLE_KEYS:
-            raise ValueError(f"unknown article_key {value!r}{did_you_mean(value, ARTICLE_KEYS)}")
-        return value
+        return _known_article(value)
 
     @field_validator("see_also")
     @classmethod
     def _known_see_also(cls, values: list[str]) -> list[str]:
-        for value in values:
-            cls._known_article_key(value)
-        return values
+        return [_known_article(value) for value in values]
 
     @property
     def cited_article(self) -> str:

@@ -8,16 +8,14 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
 from sandbox.server import SandboxWeb
-from tests.conftest import REPO, CrawlRun, run_adwatch
+from tests.conftest import REPO, CrawlRun, QuietHandler, local_server, run_adwatch
 
 
 def test_demo_json_summarises_the_whole_sandbox(tmp_path: Path) -> None:
@@ -34,27 +32,17 @@ def test_demo_json_summarises_the_whole_sandbox(tmp_path: Path) -> None:
     assert Path(summary["db_path"]) == (tmp_path / "adwatch.db").resolve()
 
 
-class GarbageHandler(BaseHTTPRequestHandler):
+class GarbageHandler(QuietHandler):
     """Answers every request with 200 and random bytes labelled as HTML."""
 
     def do_GET(self) -> None:  # noqa: N802
-        body = random.Random(self.path).randbytes(5000)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(200, random.Random(self.path).randbytes(5000))
 
 
 @pytest.fixture
 def garbage_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), GarbageHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
+    with local_server(GarbageHandler) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_adwatch
+from tests.conftest import QuietHandler, local_server, run_adwatch
 
 PROFILE = """name: steer
 title: 跳转测试站
@@ -35,7 +33,7 @@ items:
 """
 
 
-class _Site(BaseHTTPRequestHandler):
+class _Site(QuietHandler):
     seen: list[tuple[str, str]] = []
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server API
@@ -43,36 +41,24 @@ class _Site(BaseHTTPRequestHandler):
         self.seen.append((host.split(":")[0], self.path))
         pages = {
             "/": '<a href="/go/absolute">a</a><a href="/go/scheme">b</a><a href="/go/refresh">c</a>'
-                 '<a href="/item/1">1</a>',
+            '<a href="/item/1">1</a>',
             "/item/1": "<h1>本地商品</h1><p>全网最低价</p>",
             "/item/9": "<h1>内网页面</h1><p>不应抓取</p>",
             "/go/refresh": f'<meta http-equiv="refresh" content="0; url=http://localhost:{port}/item/9">',
         }
         redirects = {"/go/absolute": f"http://localhost:{port}/item/9", "/go/scheme": f"//localhost:{port}/item/9"}
         if self.path in redirects:
-            self.send_response(302)
-            self.send_header("Location", redirects[self.path])
-            self.end_headers()
+            self.answer(302, Location=redirects[self.path])
             return
         body = f"<html><body>{pages.get(self.path, '')}</body></html>".encode()
-        self.send_response(200 if self.path in pages else 404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(200 if self.path in pages else 404, body, "text/html; charset=utf-8")
 
 
 @pytest.fixture
 def site() -> Iterator[tuple[str, list[tuple[str, str]]]]:
     seen: list[tuple[str, str]] = []
-    handler = type("Site", (_Site,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", seen
-    server.shutdown()
+    with local_server(type("Site", (_Site,), {"seen": seen})) as url:
+        yield url, seen
 
 
 def crawl(tmp_path: Path, base_url: str, extra: str = "") -> Path:

@@ -10,7 +10,7 @@ same part.  A group goes to the test part when a hash of its batch keys falls
 under ``TEST_SHARE``, so the split depends only on the sources, not on the engine.
 
 The test part is frozen: ``tests/rules/test_realcases.py`` pins its digest.
-Run ``python rules/realcases/build_realcases.py`` to rebuild the dev part after
+Run ``.venv/bin/python rules/realcases/build_realcases.py`` to rebuild the dev part after
 adding collected lines; it refuses to change a frozen test part.
 """
 
@@ -26,25 +26,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rules.rulebook import CATEGORY_KEYS
+
 HERE = Path(__file__).resolve().parent
 RAW_DIR = HERE / "raw"
 TEST_SHARE = 0.36
 # Batches whose lines were read while tuning on a provisional dev part, before the freeze
 # (the batch was renamed afterwards, which moved its hash): they stay in dev.
 READ_BEFORE_FREEZE = frozenset({"国家食品药品监管总局2014年第3期药品医疗器械保健食品违法广告情况"})
-CATEGORIES = (
-    "medical_service",
-    "drug",
-    "medical_device",
-    "health_food",
-    "food",
-    "cosmetics",
-    "investment",
-    "education",
-    "real_estate",
-    "agriculture",
-    "general",
-)
 LAW_ALIASES = {
     "中华人民共和国广告法": "广告法",
     "广告法": "广告法",
@@ -109,7 +98,7 @@ def _checked(data: dict[str, Any], compliant_file: bool, where: str) -> dict[str
     if not source.get("url"):
         raise ValueError(f"{where}: no source url")
     category = data.get("category") or "general"
-    if category not in CATEGORIES:
+    if category not in CATEGORY_KEYS:
         raise ValueError(f"{where}: unknown category {category!r}")
     label = data.get("label") or ("compliant" if compliant_file else "violation")
     articles = sorted({key for key in map(article_key, data.get("articles") or []) if key})
