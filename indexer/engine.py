@@ -139,20 +139,34 @@ class EngineIndex:
     def drop_version(self, version: int) -> None:
         """Delete the indices and templates of an old mapping version."""
         old = Names(self.names.prefix, version)
-        for index in (old.ads_index, old.hits_pattern):
-            self.client.request("DELETE", f"/{index}", params={"expand_wildcards": "all"}, ignore=(404,))
+        self.delete_indices(old.ads_index, old.hits_pattern)
         for template in (old.ads_template, old.hits_template):
             self.client.request("DELETE", f"/_index_template/{template}", ignore=(404,))
+
+    def delete_indices(self, *patterns: str) -> None:
+        """Delete the indices ``patterns`` match, by name: Elasticsearch 8 refuses wildcard deletes by default."""
+        names = sorted({row["index"] for pattern in patterns for row in self._cat_indices(pattern)})
+        if names:
+            self.client.request("DELETE", f"/{','.join(names)}", ignore=(404,))
+
+    def remove(self) -> None:
+        """Delete every index and template under this prefix, all versions (tests and benchmarks)."""
+        self.delete_indices(f"{self.names.prefix}-*")
+        self.client.request("DELETE", f"/_index_template/{self.names.prefix}-*", ignore=(404,))
+
+    def _cat_indices(self, pattern: str) -> list[dict[str, Any]]:
+        return self.client.request("GET", f"/_cat/indices/{pattern}", ignore=(404,),
+                                   params={"format": "json", "h": "index,docs.count,health",
+                                           "expand_wildcards": "all"}) or []
 
     def status(self) -> dict[str, Any]:
         """Cluster health, versions, and every AdWatch index with its alias and document count."""
         health = self.client.request("GET", "/_cluster/health")
-        rows = self.client.request("GET", f"/_cat/indices/{self.names.prefix}-*",
-                                   params={"format": "json", "h": "index,docs.count,health"}, ignore=(404,))
+        rows = self._cat_indices(f"{self.names.prefix}-*")
         aliases = self.client.request("GET", f"/{self.names.prefix}-*/_alias", ignore=(404,)) or {}
         indices = [{"index": r["index"], "docs": int(r.get("docs.count") or 0), "health": r.get("health"),
                     "aliases": sorted(aliases.get(r["index"], {}).get("aliases", {}))}
-                   for r in sorted(rows or [], key=lambda r: r["index"])]
+                   for r in sorted(rows, key=lambda r: r["index"])]
         return {"engine": self.name, "cluster": health.get("status"), "live_version": self.live_version(),
                 "code_version": self.names.version, "indices": indices}
 

@@ -1,13 +1,14 @@
-"""A real OpenSearch node on loopback, for the tests and the benchmark.
+"""Real search-engine nodes on loopback, for the tests and the benchmarks.
 
-The node is the published ``integ-test-zip`` distribution from Maven Central
-(core modules only, no bundled JDK: it runs on the installed Java 17).  It is
-fetched once with ``mvn`` into ``.cache/opensearch/`` (git ignores ``/.cache/``),
-unpacked there, and each node runs from its own copy in a temporary folder.
-OpenSearch refuses to run as root, so as root the node runs as the system user
-``adwatch-os`` (created if missing)::
+Each node is a published ``integ-test-zip`` distribution from Maven Central
+(core modules only, no bundled JDK: it runs on the installed Java 17):
+OpenSearch 2.19 and Elasticsearch 8.19.  A distribution is fetched once with
+``mvn`` into ``.cache/<engine>/`` (git ignores ``/.cache/``), unpacked there,
+and each node runs from its own copy in a temporary folder.  Neither engine
+runs as root, so as root the node runs as the system user ``adwatch-os``
+(created if missing)::
 
-    with OpenSearchNode() as node:
+    with OpenSearchNode() as node:          # or ElasticsearchNode()
         print(node.url)        # http://127.0.0.1:<free port>
         node.stop(); node.start()   # same data, same port
 """
@@ -24,12 +25,16 @@ import tempfile
 import time
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from crawler.config import PROJECT_ROOT
+from indexer.clients import EngineClient, make_client
 
 OPENSEARCH_VERSION = "2.19.4"
-CACHE_DIR = PROJECT_ROOT / ".cache" / "opensearch"
+ELASTICSEARCH_VERSION = "8.19.0"
+CACHE_ROOT = PROJECT_ROOT / ".cache"
 NODE_USER = "adwatch-os"
 START_TIMEOUT = 150.0
 
@@ -38,29 +43,53 @@ class NodeError(RuntimeError):
     """The test node could not be fetched or started; the message names the log to read."""
 
 
-def artifact(version: str = OPENSEARCH_VERSION) -> str:
-    return f"org.opensearch.distribution.integ-test-zip:opensearch:{version}:zip"
+@dataclass(frozen=True)
+class Distribution:
+    """One engine's ``integ-test-zip`` on Maven Central and how its launcher is configured."""
+
+    name: str  # artifact id, launcher and folder name: opensearch, elasticsearch
+    group: str
+    version: str
+    env_prefix: str  # OPENSEARCH_ or ES_: <prefix>JAVA_HOME, <prefix>JAVA_OPTS, <prefix>TMPDIR
+    kind: str  # the engine's name in ADWATCH_INDEX and make_client: opensearch, es
+    settings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def artifact(self) -> str:
+        return f"{self.group}:{self.name}:{self.version}:zip"
+
+    @property
+    def folder(self) -> str:
+        return f"{self.name}-{self.version}"
 
 
-def fetch_distribution(version: str = OPENSEARCH_VERSION, cache: Path = CACHE_DIR) -> Path:
+OPENSEARCH = Distribution("opensearch", "org.opensearch.distribution.integ-test-zip", OPENSEARCH_VERSION,
+                          "OPENSEARCH_", "opensearch")
+# The test zip has security but no certificates: plain HTTP; and no machine learning module to turn off.
+ELASTICSEARCH = Distribution("elasticsearch", "org.elasticsearch.distribution.integ-test-zip",
+                             ELASTICSEARCH_VERSION, "ES_", "es", (("xpack.security.enabled", "false"),))
+
+
+def fetch_distribution(dist: Distribution, cache: Path) -> Path:
     """The distribution zip, downloaded from Maven Central with ``mvn`` on first use."""
-    target = cache / f"opensearch-{version}.zip"
+    target = cache / f"{dist.folder}.zip"
     if target.exists():
         return target
     if shutil.which("mvn") is None:
-        raise NodeError(f"mvn not found: install Maven, or put the zip of {artifact(version)} at {target}")
+        raise NodeError(f"mvn not found: install Maven, or put the zip of {dist.artifact} at {target}")
     cache.mkdir(parents=True, exist_ok=True)
-    command = ["mvn", "-q", "-B", "dependency:copy", f"-Dartifact={artifact(version)}", f"-DoutputDirectory={cache}"]
+    command = ["mvn", "-q", "-B", "dependency:copy", f"-Dartifact={dist.artifact}", f"-DoutputDirectory={cache}"]
     done = subprocess.run(command, cwd=cache, capture_output=True, text=True, timeout=900)
     if done.returncode or not target.exists():
-        raise NodeError(f"could not fetch {artifact(version)} with mvn:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise NodeError(f"could not fetch {dist.artifact} with mvn:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return target
 
 
-def unpack(zip_path: Path, cache: Path = CACHE_DIR) -> Path:
-    """The unpacked distribution (``opensearch-<version>/``), unpacked atomically on first use."""
+def unpack(zip_path: Path, launcher: str) -> Path:
+    """The unpacked distribution beside its zip, unpacked atomically on first use."""
+    cache = zip_path.parent
     home = cache / zip_path.stem
-    if (home / "bin" / "opensearch").exists():
+    if (home / "bin" / launcher).exists():
         return home
     staging = Path(tempfile.mkdtemp(dir=cache, prefix=".unpack-"))
     with zipfile.ZipFile(zip_path) as archive:
@@ -75,14 +104,14 @@ def unpack(zip_path: Path, cache: Path = CACHE_DIR) -> Path:
     return home
 
 
-def java_home() -> str:
-    """The JDK to run the node: OPENSEARCH_JAVA_HOME, JAVA_HOME, or the ``java`` on PATH."""
-    for variable in ("OPENSEARCH_JAVA_HOME", "JAVA_HOME"):
+def java_home(env_prefix: str) -> str:
+    """The JDK to run the node: <prefix>JAVA_HOME, JAVA_HOME, or the ``java`` on PATH."""
+    for variable in (f"{env_prefix}JAVA_HOME", "JAVA_HOME"):
         if os.environ.get(variable):
             return os.environ[variable]
     java = shutil.which("java")
     if java is None:
-        raise NodeError("no Java found: install a JDK 11+ (17 recommended) or set JAVA_HOME")
+        raise NodeError("no Java found: install a JDK 17 or set JAVA_HOME")
     return str(Path(java).resolve().parent.parent)
 
 
@@ -112,20 +141,39 @@ def _chown_tree(root: Path, ids: tuple[int, int]) -> None:
             os.chown(os.path.join(folder, name), *ids, follow_symlinks=False)
 
 
-class OpenSearchNode:
+class EngineNode:
     """One single-node cluster on a free loopback port, security off, small heap."""
 
-    def __init__(self, version: str = OPENSEARCH_VERSION, heap: str = "512m", cache: Path = CACHE_DIR,
-                 java_opts: str = "") -> None:
-        self.version, self.heap, self.cache, self.java_opts = version, heap, cache, java_opts
+    distribution: ClassVar[Distribution]
+
+    def __init__(self, heap: str = "512m", cache: Path | None = None, java_opts: str = "") -> None:
+        dist = self.distribution
+        self.heap, self.java_opts = heap, java_opts
+        self.cache = cache or CACHE_ROOT / dist.name
         self.port, self.transport_port = free_port(), free_port()
         self.workdir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self._ids: tuple[int, int] | None = None
 
     @property
+    def engine(self) -> str:
+        return self.distribution.name
+
+    @property
+    def kind(self) -> str:
+        return self.distribution.kind
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def index_url(self) -> str:
+        """The node as ``ADWATCH_INDEX`` names it: ``opensearch+http://…`` or ``es+http://…``."""
+        return f"{self.kind}+{self.url}"
+
+    def client(self) -> EngineClient:
+        return make_client(self.kind, self.url)
 
     @property
     def log_file(self) -> Path:
@@ -134,9 +182,10 @@ class OpenSearchNode:
 
     def prepare(self) -> None:
         """Fetch, unpack and copy the node into a fresh folder owned by the node's user."""
-        home = unpack(fetch_distribution(self.version, self.cache), self.cache)
+        dist = self.distribution
+        home = unpack(fetch_distribution(dist, self.cache), dist.name)
         self._ids = ensure_user()
-        self.workdir = Path(tempfile.mkdtemp(prefix="adwatch-opensearch-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"adwatch-{dist.name}-"))
         shutil.copytree(home, self.workdir / "home", symlinks=True)
         for folder in ("data", "logs", "tmp"):
             (self.workdir / folder).mkdir()
@@ -145,28 +194,33 @@ class OpenSearchNode:
 
     def _command(self) -> list[str]:
         assert self.workdir is not None
+        dist = self.distribution
         options = {
             "discovery.type": "single-node", "network.host": "127.0.0.1", "http.port": self.port,
             "transport.port": self.transport_port, "path.data": self.workdir / "data",
             "path.logs": self.workdir / "logs", "cluster.name": "adwatch-test",
-            "cluster.routing.allocation.disk.threshold_enabled": "false",
+            "cluster.routing.allocation.disk.threshold_enabled": "false", **dict(dist.settings),
         }
-        command = [str(self.workdir / "home" / "bin" / "opensearch"), *(f"-E{k}={v}" for k, v in options.items())]
+        command = [str(self.workdir / "home" / "bin" / dist.name), *(f"-E{k}={v}" for k, v in options.items())]
         if self._ids:
             uid, gid = self._ids
             command = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *command]
         return command
 
-    def start(self, timeout: float = START_TIMEOUT) -> OpenSearchNode:
+    def _environment(self) -> dict[str, str]:
+        assert self.workdir is not None
+        prefix = self.distribution.env_prefix
+        return {**os.environ, f"{prefix}JAVA_HOME": java_home(prefix), f"{prefix}TMPDIR": str(self.workdir / "tmp"),
+                f"{prefix}JAVA_OPTS": f"-Xms{self.heap} -Xmx{self.heap} {self.java_opts}".strip()}
+
+    def start(self, timeout: float = START_TIMEOUT) -> EngineNode:
         """Start the node (preparing it on first start) and wait until the cluster is yellow or green."""
         if self.workdir is None:
             self.prepare()
         assert self.workdir is not None
-        env = {**os.environ, "OPENSEARCH_JAVA_HOME": java_home(), "OPENSEARCH_TMPDIR": str(self.workdir / "tmp"),
-               "OPENSEARCH_JAVA_OPTS": f"-Xms{self.heap} -Xmx{self.heap} {self.java_opts}".strip()}
         with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT, env=env,
-                                            cwd=self.workdir, start_new_session=True)
+            self.process = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT,
+                                            env=self._environment(), cwd=self.workdir, start_new_session=True)
         atexit.register(self.stop)
         self._wait_ready(timeout)
         return self
@@ -175,13 +229,13 @@ class OpenSearchNode:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise NodeError(f"OpenSearch exited with {self.process.returncode}; see {self.log_file}:\n"
+                raise NodeError(f"{self.engine} exited with {self.process.returncode}; see {self.log_file}:\n"
                                 + self._log_tail())
             if self.healthy():
                 return
             time.sleep(0.5)
         self.stop()
-        raise NodeError(f"OpenSearch not ready after {timeout:.0f}s; see {self.log_file}:\n{self._log_tail()}")
+        raise NodeError(f"{self.engine} not ready after {timeout:.0f}s; see {self.log_file}:\n{self._log_tail()}")
 
     def healthy(self) -> bool:
         try:
@@ -220,8 +274,16 @@ class OpenSearchNode:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
-    def __enter__(self) -> OpenSearchNode:
+    def __enter__(self) -> EngineNode:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.remove()
+
+
+class OpenSearchNode(EngineNode):
+    distribution = OPENSEARCH
+
+
+class ElasticsearchNode(EngineNode):
+    distribution = ELASTICSEARCH

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.testing import OpenSearchNode
+from indexer.testing import ElasticsearchNode, EngineNode, OpenSearchNode
 from sandbox.server import SITES, SandboxWeb
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,15 +107,33 @@ def crawled(web: SandboxWeb, tmp_path_factory: pytest.TempPathFactory) -> CrawlR
     return run
 
 
-#: JVM start-up flags for the test node: C1 only starts faster; throughput does not matter here.
+#: JVM start-up flags for the test nodes: C1 only starts faster; throughput does not matter here.
 FAST_START = "-XX:TieredStopAtLevel=1"
 
+#: The real search engines every engine test runs against, by their ``ADWATCH_INDEX`` name.
+ENGINES = ("opensearch", "es")
 
-@pytest.fixture(scope="session")
-def opensearch_node() -> Iterator[OpenSearchNode]:
-    """A real OpenSearch node for the session: fetched from Maven Central on first use, on a free loopback port."""
-    node = OpenSearchNode(java_opts=FAST_START)
+
+def session_node(node: EngineNode) -> Iterator[EngineNode]:
     try:
         yield node.start()
     finally:
         node.remove()
+
+
+@pytest.fixture(scope="session")
+def opensearch_node() -> Iterator[EngineNode]:
+    """A real OpenSearch 2.19 node for the session: fetched from Maven Central on first use, on a free port."""
+    yield from session_node(OpenSearchNode(java_opts=FAST_START))
+
+
+@pytest.fixture(scope="session")
+def es_node() -> Iterator[EngineNode]:
+    """A real Elasticsearch 8.19 node for the session: fetched from Maven Central on first use, on a free port."""
+    yield from session_node(ElasticsearchNode(java_opts=FAST_START))
+
+
+@pytest.fixture(params=ENGINES)
+def engine_node(request: pytest.FixtureRequest) -> EngineNode:
+    """Each real engine's session node in turn."""
+    return request.getfixturevalue(f"{request.param}_node")

@@ -1,7 +1,7 @@
 """The review console served for real: a copy of the session crawl, uvicorn on a free port, Debian's Chromium.
 
 ``console`` is parametrised by backend: the SQLite store as crawled, or the same
-data indexed into the session's real OpenSearch node.  Each test gets its own
+data indexed into the session's real OpenSearch or Elasticsearch node.  Each test gets its own
 copy of the data, its own console database and one user per role.
 """
 
@@ -25,16 +25,15 @@ from dashboards.accounts import Accounts
 from dashboards.app import create_app
 from dashboards.config import ConsoleConfig
 from dashboards.db import ConsoleDB
-from indexer.clients import OpenSearchClient
 from indexer.engine import EngineIndex
 from indexer.sqlite import SqliteStore
-from indexer.testing import free_port
-from tests.conftest import CrawlRun
+from indexer.testing import EngineNode, free_port
+from tests.conftest import ENGINES, CrawlRun
 
 PASSWORD = "Passw0rd-2026"
 #: One account per role: user name → role.
 ACCOUNTS = {"reviewer1": "reviewer", "chief1": "chief", "inspector1": "inspector", "admin1": "admin"}
-BACKENDS = ("sqlite", "opensearch")
+BACKENDS = ("sqlite", *ENGINES)
 _prefixes = itertools.count()
 
 
@@ -104,24 +103,15 @@ def copy_crawl(crawled: CrawlRun, target: Path) -> Path:
     return target
 
 
-def index_into_opensearch(node_url: str, db_path: Path) -> str:
-    """Index every stored item into a fresh prefix of the test node; returns the prefix."""
-    prefix = f"console{next(_prefixes)}"
-    index = EngineIndex(OpenSearchClient(node_url), prefix=prefix, replicas=0, backoff=0.05)
+def index_into(node: EngineNode, db_path: Path) -> EngineIndex:
+    """Every stored item, indexed into a fresh prefix of the test node."""
+    index = EngineIndex(node.client(), prefix=f"console{next(_prefixes)}", replicas=0, backoff=0.05)
     index.init()
     with SqliteStore(db_path) as store:
         result = index.index_items(list(store.iter_items()))
     assert not result.deferred and not result.rejected
     index.refresh()
-    index.close()
-    return prefix
-
-
-def drop_prefix(node_url: str, prefix: str) -> None:
-    client = OpenSearchClient(node_url)
-    client.request("DELETE", f"/{prefix}-*", params={"expand_wildcards": "all"}, ignore=(404,))
-    client.request("DELETE", f"/_index_template/{prefix}-*", ignore=(404,))
-    client.close()
+    return index
 
 
 @contextmanager
@@ -144,19 +134,20 @@ def serve_console(data_dir: Path, backend: str, **overrides: object) -> Iterator
 
 @contextmanager
 def console_on(request: pytest.FixtureRequest, data_dir: Path, backend: str) -> Iterator[Console]:
-    """The console over ``data_dir`` on ``backend``: the store itself, or its items indexed into OpenSearch."""
+    """The console over ``data_dir`` on ``backend``: the store itself, or its items indexed into an engine."""
     if backend == "sqlite":
         with serve_console(data_dir, "sqlite") as served:
             yield served
         return
-    node_url = request.getfixturevalue("opensearch_node").url
-    prefix = index_into_opensearch(node_url, data_dir / "adwatch.db")
+    node: EngineNode = request.getfixturevalue(f"{backend}_node")
+    index = index_into(node, data_dir / "adwatch.db")
     try:
-        with serve_console(data_dir, "opensearch", ADWATCH_INDEX=f"opensearch+{node_url}",
-                           ADWATCH_INDEX_PREFIX=prefix, ADWATCH_INDEX_REPLICAS=0) as served:
+        with serve_console(data_dir, backend, ADWATCH_INDEX=node.index_url, ADWATCH_INDEX_PREFIX=index.names.prefix,
+                           ADWATCH_INDEX_REPLICAS=0) as served:
             yield served
     finally:
-        drop_prefix(node_url, prefix)
+        index.remove()
+        index.close()
 
 
 @pytest.fixture(params=BACKENDS)

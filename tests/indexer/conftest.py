@@ -1,54 +1,59 @@
-"""Backends for the conformance suite: SQLite, a real OpenSearch node, and ES if one is named.
+"""Backends for the conformance suite: SQLite, a real OpenSearch node and a real Elasticsearch node.
 
-The OpenSearch node is the session's (``opensearch_node`` in tests/conftest.py).
-``ADWATCH_TEST_ES_URL=http://host:9200`` adds a run of the same suite against
-that Elasticsearch.
+The nodes are the session's (``opensearch_node`` and ``es_node`` in tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from indexer.backend import AdIndex
-from indexer.clients import ElasticsearchClient, OpenSearchClient
+from indexer.clients import EngineClient
 from indexer.engine import EngineIndex
 from indexer.sqlite import SqliteStore
-from indexer.testing import OpenSearchNode
+from indexer.testing import EngineNode
+from tests.conftest import ENGINES
 
 _prefixes = itertools.count()
-ES_URL = os.environ.get("ADWATCH_TEST_ES_URL", "")
-BACKENDS = ["sqlite", "opensearch", pytest.param("es", marks=pytest.mark.skipif(
-    not ES_URL, reason="set ADWATCH_TEST_ES_URL to run the suite against Elasticsearch"))]
+BACKENDS = ("sqlite", *ENGINES)
 
 
 def unique_prefix(kind: str) -> str:
     return f"t{next(_prefixes)}-{kind}"
 
 
-def engine_index(client: OpenSearchClient | ElasticsearchClient, **options: object) -> EngineIndex:
+def engine_index(client: EngineClient, **options: object) -> EngineIndex:
     """An engine backend on its own index prefix, quick to retry, no replicas (one node)."""
     defaults = {"prefix": unique_prefix(client.engine), "replicas": 0, "backoff": 0.05}
     return EngineIndex(client, **{**defaults, **options})  # type: ignore[arg-type]
 
 
 def drop(index: EngineIndex) -> None:
-    prefix = index.names.prefix
-    index.client.request("DELETE", f"/{prefix}-*", params={"expand_wildcards": "all"}, ignore=(404,))
-    index.client.request("DELETE", f"/_index_template/{prefix}-*", ignore=(404,))
+    index.remove()
+
+
+@contextmanager
+def fresh_index(node: EngineNode) -> Iterator[EngineIndex]:
+    """An initialised, empty index on ``node`` under its own prefix, dropped afterwards."""
+    index = engine_index(node.client())
+    index.init()
+    try:
+        yield index
+    finally:
+        drop(index)
+        index.close()
 
 
 @pytest.fixture
-def opensearch_index(opensearch_node: OpenSearchNode) -> Iterator[EngineIndex]:
-    index = engine_index(OpenSearchClient(opensearch_node.url))
-    index.init()
-    yield index
-    drop(index)
-    index.close()
+def engine_backend(engine_node: EngineNode) -> Iterator[EngineIndex]:
+    """Each real engine in turn, empty."""
+    with fresh_index(engine_node) as index:
+        yield index
 
 
 @pytest.fixture(params=BACKENDS)
@@ -59,10 +64,5 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AdIndex]
         yield store
         store.close()
         return
-    node_url = request.getfixturevalue("opensearch_node").url if request.param == "opensearch" else ES_URL
-    client = OpenSearchClient(node_url) if request.param == "opensearch" else ElasticsearchClient(ES_URL)
-    index = engine_index(client)
-    index.init()
-    yield index
-    drop(index)
-    index.close()
+    with fresh_index(request.getfixturevalue(f"{request.param}_node")) as index:
+        yield index

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 from indexer.backend import HitQuery, Review
-from indexer.clients import OpenSearchClient
 from indexer.engine import EngineIndex
 from indexer.journal import Journal
 from indexer.sqlite import SqliteStore
-from indexer.testing import OpenSearchNode, free_port
+from indexer.testing import EngineNode, free_port
 from tests.indexer.conftest import drop, unique_prefix
 from tests.indexer.items import catalogue
 
@@ -25,9 +24,9 @@ def adwatch_index(args: list[str], env: dict[str, str]) -> subprocess.CompletedP
                           env={**os.environ, **env}, timeout=120)
 
 
-def test_init_rebuild_status_and_replay(opensearch_node: OpenSearchNode, tmp_path: Path) -> None:
+def test_init_rebuild_status_and_replay(engine_node: EngineNode, tmp_path: Path) -> None:
     prefix = unique_prefix("cli")
-    env = {"ADWATCH_DATA_DIR": str(tmp_path), "ADWATCH_INDEX": f"opensearch+{opensearch_node.url}",
+    env = {"ADWATCH_DATA_DIR": str(tmp_path), "ADWATCH_INDEX": engine_node.index_url,
            "ADWATCH_INDEX_PREFIX": prefix, "ADWATCH_INDEX_REPLICAS": "0"}
     with SqliteStore(tmp_path / "adwatch.db") as store:
         store.save_items(catalogue())
@@ -43,7 +42,7 @@ def test_init_rebuild_status_and_replay(opensearch_node: OpenSearchNode, tmp_pat
         f"{prefix}-ads-v1": 4, f"{prefix}-hits-v1-2026.11": 5}
     replayed = adwatch_index(["replay"], env)
     assert replayed.returncode == 0 and "replayed 1" in replayed.stdout
-    index = EngineIndex(OpenSearchClient(opensearch_node.url), prefix=prefix)
+    index = EngineIndex(engine_node.client(), prefix=prefix)
     index.refresh()
     assert index.counts() == {"ads": 4, "hits": 5}
     assert [h["reviewer"] for h in index.search_hits(HitQuery(statuses=("dismissed",))).hits] == ["李审核"]

@@ -8,12 +8,11 @@ import pytest
 
 from indexer import bodies
 from indexer.backend import HitQuery, Review
-from indexer.clients import OpenSearchClient
 from indexer.engine import EngineIndex
 from indexer.highlight import MARK_END, MARK_START
 from indexer.lifecycle import rebuild
 from indexer.sqlite import SqliteStore
-from indexer.testing import OpenSearchNode
+from indexer.testing import EngineNode
 from tests.indexer.conftest import drop, engine_index
 from tests.indexer.items import catalogue, drug_ad
 
@@ -29,19 +28,19 @@ def risk_as_text(item):
 
 
 @pytest.mark.parametrize(("spoil", "reason"), [(oversized_seller, "immense term"),
-                                               (risk_as_text, "mapper_parsing_exception")],
+                                               (risk_as_text, "failed to parse field [risk]")],
                          ids=["oversized-field", "mapping-conflict"])
-def test_a_rejected_document_is_reported_with_the_reason_and_blocks_nothing(opensearch_index: EngineIndex, spoil,
+def test_a_rejected_document_is_reported_with_the_reason_and_blocks_nothing(engine_backend: EngineIndex, spoil,
                                                                            reason: str) -> None:
     items = catalogue()
     items[1] = spoil(items[1])
-    result = opensearch_index.index_items(items)
-    opensearch_index.refresh()
+    result = engine_backend.index_items(items)
+    engine_backend.refresh()
     assert result.deferred == []
     assert {r.doc_id for r in result.rejected} >= {h["hit_id"] for h in _hits_of(items[1])}
     assert all(reason in r.reason for r in result.rejected)
-    assert opensearch_index.counts()["hits"] == 5 - len(items[1].hits)
-    assert opensearch_index.search_hits(HitQuery(sites=("hospital",))).total == 1
+    assert engine_backend.counts()["hits"] == 5 - len(items[1].hits)
+    assert engine_backend.search_hits(HitQuery(sites=("hospital",))).total == 1
 
 
 def _hits_of(item):
@@ -50,10 +49,10 @@ def _hits_of(item):
     return [hit_document(item, h, ItemText.of(item)) for h in item.hits]
 
 
-def test_highlights_mark_the_query_words_in_the_raw_text(opensearch_index: EngineIndex) -> None:
-    opensearch_index.index_items(catalogue())
-    opensearch_index.refresh()
-    [hit] = opensearch_index.search_hits(HitQuery(text="治愈率 糖尿病")).hits
+def test_highlights_mark_the_query_words_in_the_raw_text(engine_backend: EngineIndex) -> None:
+    engine_backend.index_items(catalogue())
+    engine_backend.refresh()
+    [hit] = engine_backend.search_hits(HitQuery(text="治愈率 糖尿病")).hits
     assert any(f"{MARK_START}糖尿病{MARK_END}" in fragment and f"{MARK_START}治愈率{MARK_END}" in fragment
                for fragment in hit["highlight"])
     assert not any("<em>" in fragment or "</em>" in fragment for fragment in hit["highlight"])
@@ -61,15 +60,15 @@ def test_highlights_mark_the_query_words_in_the_raw_text(opensearch_index: Engin
     assert (highlight["pre_tags"], highlight["post_tags"]) == ([MARK_START], [MARK_END])
 
 
-def test_hits_go_to_monthly_indices_behind_one_alias(opensearch_index: EngineIndex) -> None:
-    opensearch_index.index_items([*catalogue(), drug_ad(body="新品上市", hits=[("新品", "x-new", "广告法第三条")],
+def test_hits_go_to_monthly_indices_behind_one_alias(engine_backend: EngineIndex) -> None:
+    engine_backend.index_items([*catalogue(), drug_ad(body="新品上市", hits=[("新品", "x-new", "广告法第三条")],
                                                         fetched_at="2026-12-03T00:00:00+00:00")])
-    opensearch_index.refresh()
-    prefix = opensearch_index.names.prefix
-    indices = {row["index"]: row for row in opensearch_index.status()["indices"]}
+    engine_backend.refresh()
+    prefix = engine_backend.names.prefix
+    indices = {row["index"]: row for row in engine_backend.status()["indices"]}
     assert set(indices) == {f"{prefix}-ads-v1", f"{prefix}-hits-v1-2026.11", f"{prefix}-hits-v1-2026.12"}
     assert indices[f"{prefix}-hits-v1-2026.12"]["aliases"] == [f"{prefix}-hits"]
-    assert opensearch_index.search_hits(HitQuery(current_only=False)).total == 6
+    assert engine_backend.search_hits(HitQuery(current_only=False)).total == 6
 
 
 @pytest.fixture
@@ -81,9 +80,9 @@ def store(tmp_path: Path) -> SqliteStore:
         yield store
 
 
-def test_a_mapping_change_is_rebuilt_behind_the_aliases_without_downtime(opensearch_node: OpenSearchNode,
+def test_a_mapping_change_is_rebuilt_behind_the_aliases_without_downtime(engine_node: EngineNode,
                                                                          store: SqliteStore) -> None:
-    client = OpenSearchClient(opensearch_node.url)
+    client = engine_node.client()
     old = engine_index(client, version=1)
     new = engine_index(client, prefix=old.names.prefix, version=2)
     try:
@@ -103,9 +102,9 @@ def test_a_mapping_change_is_rebuilt_behind_the_aliases_without_downtime(opensea
         client.close()
 
 
-def test_a_backend_is_rebuilt_from_another_engine(opensearch_node: OpenSearchNode, store: SqliteStore,
+def test_a_backend_is_rebuilt_from_another_engine(engine_node: EngineNode, store: SqliteStore,
                                                   tmp_path: Path) -> None:
-    client = OpenSearchClient(opensearch_node.url)
+    client = engine_node.client()
     source, target = engine_index(client), engine_index(client)
     try:
         rebuild(source, store.iter_items())

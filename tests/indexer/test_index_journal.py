@@ -20,28 +20,28 @@ def unreachable() -> EngineIndex:
 
 
 def test_items_wait_in_the_journal_while_the_engine_is_unreachable(tmp_path: Path,
-                                                                   opensearch_index: EngineIndex) -> None:
+                                                                   engine_backend: EngineIndex) -> None:
     journal = Journal(tmp_path / "journal.db")
     report = JournaledWriter(unreachable(), journal, retry_interval=0).write(catalogue())
     assert (report.written, report.queued, report.failures) == (0, 4, 1)
     assert Journal(tmp_path / "journal.db").backlog()["pending"] == 4
 
-    replayed = JournaledWriter(opensearch_index, journal).replay()
-    opensearch_index.refresh()
+    replayed = JournaledWriter(engine_backend, journal).replay()
+    engine_backend.refresh()
     assert (replayed.replayed, journal.backlog()["pending"]) == (4, 0)
-    assert opensearch_index.counts() == {"ads": 4, "hits": 5}
+    assert engine_backend.counts() == {"ads": 4, "hits": 5}
 
 
 def test_new_items_queue_behind_the_backlog_so_the_latest_version_wins(tmp_path: Path,
-                                                                       opensearch_index: EngineIndex) -> None:
+                                                                       engine_backend: EngineIndex) -> None:
     journal = Journal(tmp_path / "journal.db")
     JournaledWriter(unreachable(), journal, retry_interval=0).write(catalogue())
     newer = drug_ad(body="本品调节血糖", hits=[], fetched_at="2026-12-01T00:00:00+00:00")
-    report = JournaledWriter(opensearch_index, journal).write([newer])
-    opensearch_index.refresh()
+    report = JournaledWriter(engine_backend, journal).write([newer])
+    engine_backend.refresh()
     assert (report.queued, report.replayed, journal.backlog()["pending"]) == (1, 5, 0)
-    assert opensearch_index.search_hits(HitQuery(sites=("mall",))).total == 2
-    assert opensearch_index.search_hits(HitQuery(sites=("mall",), current_only=False)).total == 4
+    assert engine_backend.search_hits(HitQuery(sites=("mall",))).total == 2
+    assert engine_backend.search_hits(HitQuery(sites=("mall",), current_only=False)).total == 4
 
 
 def test_after_a_failure_the_engine_is_left_alone_for_the_retry_interval(tmp_path: Path) -> None:
@@ -56,11 +56,11 @@ def test_after_a_failure_the_engine_is_left_alone_for_the_retry_interval(tmp_pat
 
 
 def test_rejected_documents_are_journalled_with_the_reason_and_retried_on_request(
-        tmp_path: Path, opensearch_index: EngineIndex) -> None:
+        tmp_path: Path, engine_backend: EngineIndex) -> None:
     items = catalogue()
     items[2].seller = "院" * 12000
     journal = Journal(tmp_path / "journal.db")
-    writer = JournaledWriter(opensearch_index, journal)
+    writer = JournaledWriter(engine_backend, journal)
     report = writer.write(items)
     assert report.rejected == 2 and journal.backlog() == {**journal.backlog(), "pending": 0, "rejected": 2}
     assert all("immense term" in entry.reason for entry in journal.entries("rejected"))

@@ -7,11 +7,10 @@ from pathlib import Path
 
 from crawler.pipelines.index import IndexPipeline
 from indexer.backend import HitQuery
-from indexer.clients import OpenSearchClient
 from indexer.engine import EngineIndex
 from indexer.journal import Journal
 from indexer.sqlite import SqliteStore
-from indexer.testing import OpenSearchNode
+from indexer.testing import EngineNode
 from tests.conftest import CrawlRun
 from tests.indexer.conftest import drop, unique_prefix
 from tests.indexer.test_pipeline_index import crawler_for, engine_settings
@@ -23,29 +22,29 @@ def all_hit_ids(index: EngineIndex) -> list[str]:
     return index.search_hits(HitQuery(size=10_000, current_only=False)).ids
 
 
-def test_an_engine_outage_mid_crawl_loses_and_duplicates_nothing(opensearch_node: OpenSearchNode, crawled: CrawlRun,
+def test_an_engine_outage_mid_crawl_loses_and_duplicates_nothing(engine_node: EngineNode, crawled: CrawlRun,
                                                                  tmp_path: Path) -> None:
     with SqliteStore(crawled.db_path) as store:
         items = list(store.iter_items())
         expected = sorted(hit["hit_id"] for hit in store.search_hits(HitQuery(size=10_000, current_only=False)).hits)
     prefix = unique_prefix("outage")
-    crawler = crawler_for(engine_settings(opensearch_node, tmp_path, prefix, ADWATCH_INDEX_BATCH_SIZE=40,
+    crawler = crawler_for(engine_settings(engine_node, tmp_path, prefix, ADWATCH_INDEX_BATCH_SIZE=40,
                                           ADWATCH_INDEX_RETRY_INTERVAL=0))
     pipeline = IndexPipeline.from_crawler(crawler)
     pipeline.open_spider()
     third = len(items) // 3
     for item in items[:third]:
         pipeline.process_item(item)
-    opensearch_node.stop()
+    engine_node.stop()
     for item in items[third:2 * third]:
         pipeline.process_item(item)
     backlog = Journal(tmp_path / "index-journal.db").backlog()["pending"]
-    opensearch_node.start()
+    engine_node.start()
     for item in items[2 * third:]:
         pipeline.process_item(item)
     pipeline.close_spider()
 
-    index = EngineIndex(OpenSearchClient(opensearch_node.url), prefix=prefix)
+    index = EngineIndex(engine_node.client(), prefix=prefix)
     ids = all_hit_ids(index)
     assert len(items) > 300 and backlog > 0
     assert [hit for hit, seen in Counter(ids).items() if seen > 1] == []
@@ -53,5 +52,6 @@ def test_an_engine_outage_mid_crawl_loses_and_duplicates_nothing(opensearch_node
     assert index.counts()["ads"] == len({item.canonical_url for item in items})
     assert Journal(tmp_path / "index-journal.db").backlog()["pending"] == 0
     stats = crawler.stats.get_stats()
-    assert stats["index/opensearch/queued"] >= backlog and stats["index/opensearch/replayed"] >= backlog
+    assert stats[f"index/{engine_node.kind}/queued"] >= backlog
+    assert stats[f"index/{engine_node.kind}/replayed"] >= backlog
     drop(index)

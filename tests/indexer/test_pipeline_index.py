@@ -12,11 +12,10 @@ from scrapy.utils.test import get_crawler
 from crawler.config import project_settings
 from crawler.pipelines.index import IndexPipeline
 from indexer.backend import HitQuery
-from indexer.clients import OpenSearchClient
 from indexer.config import IndexConfigError
 from indexer.engine import EngineIndex
 from indexer.sqlite import SqliteStore
-from indexer.testing import OpenSearchNode
+from indexer.testing import EngineNode
 from sandbox.server import SandboxWeb
 from tests.conftest import base_url_args, run_adwatch
 from tests.indexer.conftest import drop, unique_prefix
@@ -29,8 +28,8 @@ def crawler_for(overrides: dict) -> Crawler:
     return get_crawler(settings_dict={**defaults, **overrides})
 
 
-def engine_settings(node: OpenSearchNode, tmp_path: Path, prefix: str, **more) -> dict:
-    return {"ADWATCH_INDEX": f"opensearch+{node.url}", "ADWATCH_INDEX_PREFIX": prefix,
+def engine_settings(node: EngineNode, tmp_path: Path, prefix: str, **more) -> dict:
+    return {"ADWATCH_INDEX": node.index_url, "ADWATCH_INDEX_PREFIX": prefix,
             "ADWATCH_INDEX_REPLICAS": 0, "ADWATCH_DATA_DIR": str(tmp_path), **more}
 
 
@@ -51,30 +50,31 @@ def test_unworkable_settings_are_rejected_at_start_up(overrides: dict) -> None:
         IndexPipeline.from_crawler(crawler_for(overrides))
 
 
-def test_items_are_indexed_in_batches_and_counted(opensearch_node: OpenSearchNode, tmp_path: Path) -> None:
+def test_items_are_indexed_in_batches_and_counted(engine_node: EngineNode, tmp_path: Path) -> None:
     prefix = unique_prefix("pipe")
-    crawler = crawler_for(engine_settings(opensearch_node, tmp_path, prefix, ADWATCH_INDEX_BATCH_SIZE=3))
+    crawler = crawler_for(engine_settings(engine_node, tmp_path, prefix, ADWATCH_INDEX_BATCH_SIZE=3))
     pipeline = IndexPipeline.from_crawler(crawler)
     pipeline.open_spider()
     for item in catalogue():
         assert pipeline.process_item(item) is item
-    assert crawler.stats.get_value("index/opensearch/written") == 5 + 3  # first batch: 5 hit and 3 ad documents
+    # first batch: 5 hit and 3 ad documents
+    assert crawler.stats.get_value(f"index/{engine_node.kind}/written") == 5 + 3
     pipeline.close_spider()
-    index = EngineIndex(OpenSearchClient(opensearch_node.url), prefix=prefix)
+    index = EngineIndex(engine_node.client(), prefix=prefix)
     index.refresh()
     assert index.counts() == {"ads": 4, "hits": 5}
-    assert crawler.stats.get_value("index/opensearch/backlog") == 0
+    assert crawler.stats.get_value(f"index/{engine_node.kind}/backlog") == 0
     drop(index)
 
 
-def test_a_real_crawl_is_indexed_as_it_is_stored(opensearch_node: OpenSearchNode, web: SandboxWeb,
+def test_a_real_crawl_is_indexed_as_it_is_stored(engine_node: EngineNode, web: SandboxWeb,
                                                  tmp_path: Path) -> None:
     prefix = unique_prefix("crawl")
-    env = {k: str(v) for k, v in engine_settings(opensearch_node, tmp_path, prefix).items()}
+    env = {k: str(v) for k, v in engine_settings(engine_node, tmp_path, prefix).items()}
     env.update(ADWATCH_EVIDENCE_ENABLED="false", ADWATCH_RENDER_ENABLED="false")  # stages this test is not about
     run = run_adwatch(["crawl", "hospital", *base_url_args(web, ("hospital",))], tmp_path, extra_env=env)
     assert run.returncode == 0, run.stderr
-    index = EngineIndex(OpenSearchClient(opensearch_node.url), prefix=prefix)
+    index = EngineIndex(engine_node.client(), prefix=prefix)
     index.refresh()
     with SqliteStore(run.db_path) as store:
         expected = sorted(hit["hit_id"] for hit in store.search_hits(HitQuery(size=10_000)).hits)
