@@ -42,6 +42,9 @@ class AdItem:
     risk: float = 0.0
     # Set when a rendered page was captured before it finished loading (see crawler/render.py).
     render_notes: list[str] = field(default_factory=list)
+    # Set when the page's text may not be what it means: decoded with replacement characters, or in a
+    # guessed encoding against the declared one (see crawler/encoding.py); "" when the decoding is sure.
+    encoding_doubt: str = ""
 
     def document(self) -> str:
         """The text the rule engine checks: title, body and image alt texts, one per line."""

@@ -73,8 +73,9 @@ def squash(text: str) -> str:
 
 def family(encoding: str) -> str:
     """Compare encodings by family: GBK, GB2312 and GB18030 are one; ASCII is read as UTF-8."""
-    name = normalise_name(encoding) or encoding.lower()
-    return "utf-8" if name == "ascii" else name
+    if encoding.lower() == "ascii":  # a manifest name; as a charset label it names windows-1252
+        return "utf-8"
+    return normalise_name(encoding) or encoding.lower()
 
 
 # --- the server -------------------------------------------------------------------------------

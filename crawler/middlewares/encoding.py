@@ -1,17 +1,35 @@
-"""Downloader middleware: decode every text response with its real encoding."""
+"""Downloader middleware: hand the spider every text response as a browser reads it.
+
+That is, decoded with its real encoding (:mod:`crawler.encoding`), and for HTML, nested
+no deeper than lxml can hold (:mod:`crawler.nesting`).
+"""
 
 from __future__ import annotations
 
-from scrapy import Spider
+import logging
+
+from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 
-from crawler.encoding import detect
+from crawler.encoding import detect_encoding
+from crawler.nesting import repair_deep_nesting
+
+logger = logging.getLogger(__name__)
+
+#: Request meta key: why the page's text may not be what it means, when it may not (see ``AdItem.encoding_doubt``).
+DOUBT_META_KEY = "adwatch_encoding_doubt"
 
 
 class EncodingMiddleware:
-    """Replaces Scrapy's guess (which reads only the first KB) with :func:`crawler.encoding.detect`."""
+    """Replaces Scrapy's guess (which reads only the first KB) with :func:`crawler.encoding.detect_encoding`.
+
+    A doubtful decoding (replacement characters, or a guess against the declared labels) is
+    counted as ``adwatch/encoding/doubt`` and its reason put in the request's meta for the
+    items of the page.  An HTML page nested past lxml's limit is flattened below it, counted
+    as ``adwatch/html/deep_nesting`` (pages) and ``adwatch/html/deep_nesting/tags_removed``.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
@@ -22,12 +40,30 @@ class EncodingMiddleware:
             raise NotConfigured("ADWATCH_ENCODING_ENABLED is off")
         return cls(crawler)
 
-    def process_response(self, request, response: Response, spider: Spider) -> Response:
+    def process_response(self, request: Request, response: Response, spider: Spider) -> Response:
         if not isinstance(response, TextResponse) or not response.body:
             return response
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
-        encoding = detect(response.body, content_type)
-        self.stats.inc_value(f"encoding/{encoding}")
-        if encoding == response.encoding:
+        detection = detect_encoding(response.body, content_type)
+        self.stats.inc_value(f"encoding/{detection.encoding}")
+        if detection.doubt:
+            self.stats.inc_value("adwatch/encoding/doubt")
+            request.meta[DOUBT_META_KEY] = detection.doubt
+            logger.info("Doubtful decoding of %s: %s", response.url, detection.doubt, extra={"spider": spider})
+        if detection.encoding != response.encoding:
+            response = response.replace(encoding=detection.encoding)
+        if isinstance(response, HtmlResponse):
+            return self._flatten_deep_nesting(response, spider)
+        return response
+
+    def _flatten_deep_nesting(self, response: HtmlResponse, spider: Spider) -> HtmlResponse:
+        text, removed = repair_deep_nesting(response.text)
+        if not removed:
             return response
-        return response.replace(encoding=encoding)
+        self.stats.inc_value("adwatch/html/deep_nesting")
+        self.stats.inc_value("adwatch/html/deep_nesting/tags_removed", removed)
+        logger.info(
+            "Flattened %s: %d tags nested too deep for lxml removed", response.url, removed, extra={"spider": spider}
+        )
+        # A character the page's encoding cannot write (a U+FFFD put in by decoding) goes in as a character reference.
+        return response.replace(body=text.encode(response.encoding, errors="xmlcharrefreplace"))

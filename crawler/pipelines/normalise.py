@@ -64,4 +64,6 @@ class NormalisePipeline:
         item.prices = parse_prices(item.price_texts)
         item.content_hash = content_hash(item)
         self.stats.inc_value("adwatch/item/normalised")
+        if item.encoding_doubt:
+            self.stats.inc_value("adwatch/item/encoding_doubt")
         return item

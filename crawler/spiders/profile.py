@@ -19,13 +19,14 @@ from twisted.python.failure import Failure
 from crawler.extract import extract_record, json_selector, records
 from crawler.fetch_record import fetch_record
 from crawler.items import AdItem
+from crawler.middlewares.encoding import DOUBT_META_KEY as ENCODING_DOUBT_KEY
 from crawler.middlewares.raw_archive import META_KEY as RAW_REF_KEY
 from crawler.profiles import FollowRule, ItemRule, Profile
 from crawler.render import META_KEY as RENDER_KEY
 from crawler.render import NOTES_META_KEY as RENDER_NOTES_KEY
 from crawler.render import WAIT_META_KEY as RENDER_WAIT_KEY
 from crawler.render import install_rendering
-from crawler.urls import canonical_url, same_site, strip_params
+from crawler.urls import canonical_url, link_url, same_site, strip_params
 
 
 class ProfileSpider(scrapy.Spider):
@@ -105,7 +106,7 @@ class ProfileSpider(scrapy.Spider):
         return json_selector(response.text) if rule.type == "json" else response.selector
 
     def build_item(self, response: TextResponse, rule: ItemRule, fields: dict[str, Any]) -> AdItem:
-        url = response.urljoin(fields["url"]) if fields.get("url") else response.url
+        url = link_url(response, fields["url"]) if fields.get("url") else response.url
         declared = fields.get("canonical_url")
         canonical = canonical_url(response.urljoin(declared) if declared else url, self.profile.strip_params)
         prices = fields.get("prices", [])
@@ -125,6 +126,7 @@ class ProfileSpider(scrapy.Spider):
             http_status=response.status,
             raw_ref=response.meta.get(RAW_REF_KEY, ""),
             render_notes=list(response.meta.get(RENDER_NOTES_KEY, ())),
+            encoding_doubt=response.meta.get(ENCODING_DOUBT_KEY, ""),
             fetch=fetch_record(response),
         )
 
@@ -139,7 +141,7 @@ class ProfileSpider(scrapy.Spider):
         for index, rule in enumerate(self.profile.follow):
             for href in self._links(response, rule):
                 try:
-                    link = (index, response.urljoin(href))
+                    link = (index, link_url(response, href))
                     if link in self._judged:
                         continue
                     self._judged.add(link)
