@@ -15,7 +15,10 @@ Guarantees:
 * no scheduled run twice, even with two schedulers on one store: each run claims
   its (job, scheduled time) row in ``schedule_runs`` before it starts;
 * a crawl that exceeds its plan's ``max_runtime`` is stopped cleanly (SIGINT, then
-  SIGTERM, then SIGKILL) and resumes next time from its Scrapy ``JOBDIR``.
+  SIGTERM, then SIGKILL) and resumes next time from its ``JOBDIR``; so does a crawl
+  killed outright (``kill -9``, a crash, a reboot), losing no ad: the job folder holds
+  a frontier that every write keeps current (crawler/frontier.py), and it is removed
+  only after a run that crawled to the end.
 """
 
 from __future__ import annotations
@@ -282,9 +285,10 @@ class Launcher(Protocol):
 class CrawlLauncher:
     """Runs ``python -m scheduler crawl-one SITE`` and stops it cleanly when it overruns.
 
-    Each site keeps a Scrapy ``JOBDIR`` under ``<data dir>/jobs/<site>``: kept when
-    a crawl was stopped, so the next run resumes where it stopped, and removed
-    when a crawl finished, so the next run starts afresh.
+    Each site keeps a ``JOBDIR`` under ``<data dir>/jobs/<site>``: removed once a crawl
+    really finished (finish reason ``finished`` with pages crawled), so the next run
+    starts afresh; kept otherwise (stopped, killed, crashed, closed early, or a site
+    that answered nothing), so the next run resumes where this one got to.
     """
 
     def __init__(self, data_dir: Path, kill_grace: float, env: dict[str, str] | None = None) -> None:
@@ -373,8 +377,8 @@ class CrawlLauncher:
     def _outcome(self, code: int, timed_out: bool, result: Path, jobdir: Path, log: Path) -> CrawlOutcome:
         figures = json.loads(result.read_text(encoding="utf-8")) if result.exists() else {}
         reason = figures.get("finish_reason", "")
-        if reason not in ("", "shutdown", INTERRUPTED_AT_START):
-            shutil.rmtree(jobdir, ignore_errors=True)  # complete: the next run starts afresh
+        if crawled_to_the_end(figures):
+            shutil.rmtree(jobdir, ignore_errors=True)  # the next run starts afresh
         if timed_out:
             status = "timeout"
         elif self._stopping.is_set():
@@ -384,6 +388,15 @@ class CrawlLauncher:
         message = "" if status == "ok" else f"exit code {code}; log {log}"
         fields = {k: figures.get(k, 0) for k in ("pages", "ads", "hits", "errors")}
         return CrawlOutcome(status, reason, message=message, **fields)
+
+
+def crawled_to_the_end(figures: dict[str, Any]) -> bool:
+    """Whether a crawl's figures show it ran out of pages to crawl, rather than stopping, dying or crawling nothing.
+
+    A run that ends "finished" having fetched no page (its site down, say) proves nothing
+    about the frontier: its job folder stays for the next run.
+    """
+    return figures.get("finish_reason") == "finished" and int(figures.get("pages", 0)) > 0
 
 
 def crawl_one(site: str, jobdir: Path, result: Path, log_file: Path) -> int:

@@ -34,7 +34,17 @@ DEPTH_LIMIT = 20
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
+# With a JOBDIR, the crawl's state lives in a frontier that survives kill -9 (crawler/frontier.py).
+SCHEDULER = "crawler.frontier.FrontierScheduler"
+DUPEFILTER_CLASS = "crawler.frontier.FrontierDupeFilter"
+SPIDER_MIDDLEWARES = {
+    # Lowest order: it sees what the spider's output finally is, after every other middleware.
+    "crawler.frontier.FrontierMiddleware": 10,
+}
+
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robotstxt.RobotsTxtMiddleware": 100,
     "crawler.middlewares.encoding.EncodingMiddleware": 590,
     "crawler.middlewares.raw_archive.RawArchiveMiddleware": 595,
     # Rendered responses must reach raw archive and encoding as the final DOM, so render sits after them.

@@ -2,7 +2,7 @@
 
 Fire times come from the real APScheduler triggers over simulated days; the real BackgroundScheduler runs
 under time-machine where it has to (misfire after downtime, two schedulers), with a fake launcher standing in
-for the crawl process, except in the one test that stops and resumes a real crawl.
+for the crawl process, except in the tests that stop, or kill, and resume a real crawl.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from crawler.exceptions import PlanError
 from crawler.plans import PlanSet, load_plans
 from sandbox.server import SandboxWeb
 from scheduler import JOB_PREFIX, CrawlLauncher, CrawlOutcome, CrawlService, ScheduleConfig, known_sites
-from tests.conftest import REPO
+from tests.conftest import REPO, QuietHandler, local_server
+from tests.test_resume import SITE as RESUMED_SITE
+from tests.test_resume import crawl_env, kill_when_done
 
 TZ = ZoneInfo("Asia/Shanghai")
 PLAN_DIR = REPO / "sandbox" / "schedules"
@@ -335,6 +337,40 @@ def test_an_overrunning_crawl_is_stopped_cleanly_and_resumes_next_time(tmp_path:
     assert resumed.finish_reason == "finished"
     assert not (tmp_path / "jobs" / "mall").exists()  # done: the next run starts afresh
     assert resumed.pages > 0
+
+
+# --- a real crawl killed with SIGKILL: its job folder kept until a run crawls to the end ------------------
+
+
+class KillWhenPagesDone(CrawlLauncher):
+    """SIGKILLs the crawl once its frontier has ``pages_done`` pages done: to the scheduler, a crash."""
+
+    def __init__(self, *args: object, pages_done: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.pages_done = pages_done
+
+    def _wait(self, proc: subprocess.Popen[bytes], max_runtime: float) -> bool:
+        kill_when_done(proc, self.data_dir / "jobs" / RESUMED_SITE, self.pages_done)
+        return False
+
+
+def test_a_job_folder_is_kept_until_a_run_crawls_to_the_end(web: SandboxWeb, tmp_path: Path) -> None:
+    job_folder = tmp_path / "jobs" / RESUMED_SITE
+    with local_server(QuietHandler) as unused:  # a free port, closed again: the site is down
+        down = crawl_env(unused, tmp_path)
+    nothing = CrawlLauncher(tmp_path, kill_grace=5.0, env=down).run(RESUMED_SITE, max_runtime=300)
+    assert (nothing.status, nothing.finish_reason, nothing.pages) == ("ok", "finished", 0)
+    assert job_folder.is_dir()  # "finished" having crawled nothing is no finished crawl
+
+    up = crawl_env(web.base_urls[RESUMED_SITE], tmp_path)
+    killed = KillWhenPagesDone(tmp_path, kill_grace=5.0, env=up, pages_done=15).run(RESUMED_SITE, max_runtime=300)
+    assert (killed.status, killed.finish_reason) == ("failed", "")
+    assert job_folder.is_dir()
+
+    resumed = CrawlLauncher(tmp_path, kill_grace=5.0, env=up).run(RESUMED_SITE, max_runtime=300)
+    assert (resumed.status, resumed.finish_reason) == ("ok", "finished")
+    assert 0 < resumed.pages
+    assert not job_folder.exists()  # crawled to the end: the next run starts afresh
 
 
 # --- the CLI ------------------------------------------------------------------------------------------------

@@ -75,8 +75,12 @@ class ProfileSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self._requested: set[str] = set(self.profile.absolute_start_urls)
         self._judged: set[tuple[int, str]] = set()
+        # Start pages are fetched on every run, a resumed one too: a job folder that remembers them
+        # as seen must not leave the crawl nothing to start from.
         for url in self.profile.absolute_start_urls:
-            yield scrapy.Request(url, callback=self.parse, errback=self.on_error, meta=self._render_meta(url))
+            yield scrapy.Request(
+                url, callback=self.parse, errback=self.on_error, meta=self._render_meta(url), dont_filter=True
+            )
 
     def parse(self, response: Response) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
