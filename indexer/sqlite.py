@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS ad_versions (
     fetched_at TEXT NOT NULL,
     http_status INTEGER NOT NULL,
     raw_ref TEXT NOT NULL,
+    encoding_doubt TEXT NOT NULL DEFAULT '',
     UNIQUE (ad_id, content_hash)
 );
 CREATE TABLE IF NOT EXISTS hits (
@@ -103,6 +104,10 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     errors INTEGER NOT NULL
 );
 """
+
+#: Columns added to a table after stores were first created, as (table, column, definition): a store
+#: opened without one gets it by ALTER TABLE, its old rows the column's default.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (("ad_versions", "encoding_doubt", "TEXT NOT NULL DEFAULT ''"),)
 
 
 @dataclass(frozen=True)
@@ -277,11 +282,18 @@ class SqliteStore:
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self.conn.execute(statement)
+                self._add_missing_columns()
                 self.conn.execute(
                     "INSERT OR IGNORE INTO schema_meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
                 )
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"Cannot open the store at {self.path}: {exc}") from exc
+
+    def _add_missing_columns(self) -> None:
+        for table, column, definition in ADDED_COLUMNS:
+            present = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         self.conn.close()
@@ -333,8 +345,8 @@ class SqliteStore:
     def _insert_version(self, ad_id: int, item: AdItem) -> int:
         return self.conn.execute(
             """INSERT INTO ad_versions(ad_id, content_hash, url, title, body, prices, price_texts, seller,
-                   category_hints, image_alts, categories, risk, fetched_at, http_status, raw_ref)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   category_hints, image_alts, categories, risk, fetched_at, http_status, raw_ref, encoding_doubt)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 ad_id,
                 item.content_hash,
@@ -351,6 +363,7 @@ class SqliteStore:
                 item.fetched_at,
                 item.http_status,
                 item.raw_ref,
+                item.encoding_doubt,
             ),
         ).lastrowid
 
@@ -581,6 +594,7 @@ class SqliteStore:
             raw_ref=row["raw_ref"],
             categories=json.loads(row["categories"]),
             risk=row["risk"],
+            encoding_doubt=row["encoding_doubt"],
         )
         hits = self.conn.execute(
             """SELECT rule_id, law, article, article_key, severity, category, matched, start, "end", explanation,

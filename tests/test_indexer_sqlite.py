@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.items import AdItem
 from crawler.pipelines.normalise import NormalisePipeline
-from indexer.sqlite import SqliteStore, hit_id
+from indexer.sqlite import SCHEMA, SqliteStore, hit_id
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -140,3 +141,40 @@ def test_the_document_of_a_hit_is_the_version_it_was_found_on(tmp_path: Path) ->
         assert version == store.ad_versions("http://s/item/1.html")[0]
         assert HIT["matched"] in version["document"]
         assert store.hit_document("0" * 20) is None
+
+
+def test_the_encoding_doubt_is_stored_with_the_version(tmp_path: Path) -> None:
+    doubtful = ad()
+    doubtful.encoding_doubt = "declared gbk, bytes are not gbk: decoded as utf-8 with 2 replacements"
+    with SqliteStore(tmp_path / "a.db") as store:
+        store.save_items([doubtful, ad(url="http://s/item/2.html")])
+        assert {item.canonical_url: item.encoding_doubt for item in store.iter_items()} == {
+            "http://s/item/1.html": doubtful.encoding_doubt,
+            "http://s/item/2.html": "",
+        }
+
+
+def test_a_store_made_before_the_encoding_doubt_gets_the_column_on_open(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(SCHEMA.replace("    encoding_doubt TEXT NOT NULL DEFAULT '',\n", ""))
+        assert "encoding_doubt" not in {row[1] for row in conn.execute("PRAGMA table_info(ad_versions)")}
+        conn.execute(
+            "INSERT INTO ads(id, canonical_url, site, first_seen, last_seen)"
+            " VALUES (1, 'http://s/old', 'mall', 'a', 'a')"
+        )
+        conn.execute(
+            """INSERT INTO ad_versions(ad_id, content_hash, url, title, body, prices, price_texts, seller,
+                   category_hints, image_alts, categories, risk, fetched_at, http_status, raw_ref)
+               VALUES (1, 'h', 'http://s/old', '旧广告', '', '[]', '[]', '', '[]', '[]', '[]', 0, 'a', 200, '')"""
+        )
+    doubtful = ad()
+    doubtful.encoding_doubt = "decoded as gb18030 (a guess)"
+    with SqliteStore(db) as store:
+        store.save_items([doubtful])
+        assert [(item.title, item.encoding_doubt) for item in store.iter_items()] == [
+            ("旧广告", ""),
+            ("降糖神药", "decoded as gb18030 (a guess)"),
+        ]
+    with SqliteStore(db) as store:  # opening a migrated store again changes nothing
+        assert store.counts()["versions"] == 2
