@@ -1,4 +1,4 @@
-"""Keep a deeply nested page readable: lxml stops at 2,048 open elements and drops the rest of the page.
+"""Keep a page readable where lxml loses what a browser shows: deep nesting, a stray ``</html>``.
 
 libxml2's HTML parser, even with ``huge_tree``, gives up at a depth of 2,048 ("Excessive depth
 in document") and keeps nothing after that point: a page that opens 3,000 ``<div>`` before its
@@ -6,6 +6,11 @@ ad hides the ad from every selector, while a browser shows it.  :func:`repair_de
 finds such a page by parsing it as parsel does and, only then, removes the tags of the
 wrappers that make it so deep (:func:`flatten`): all the text stays, in order, and so do the
 elements near it.
+
+A stray ``</html>`` or ``</body>``: a browser puts whatever follows it back into the body
+(the HTML standard's "after body" modes); libxml2 puts it after the body or, past ``</html>``,
+after the root element, where no CSS selector looks.  :func:`repair_stray_end_tags` removes
+such end tags, as a browser ignores them.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ _TOKEN = re.compile(
     r"|<(/?)([A-Za-z][^\s/>]*)[^>]*>",
     re.S | re.I,
 )
+# A </body> or </html> with more than white space and such end tags after it.
+_ENDS = ("body", "html")
+_CONTENT_AFTER_END = re.compile(r"</(?:body|html)\s*>(?!(?:\s|</(?:body|html)\s*>)*\Z)", re.I)
 _VOID = frozenset("area base basefont br col embed frame hr img input keygen link meta param source track wbr".split())
 # Elements the parser closes by itself when the next one opens (<li><li>, <p><p>): they do not nest.
 _IMPLIED_END = frozenset("dd dt li optgroup option p rb rp rt rtc tbody td tfoot th thead tr".split())
@@ -118,3 +126,23 @@ def repair_deep_nesting(text: str) -> tuple[str, int]:
     if too_deep(repaired):
         repaired, removed = flatten(text, _VOID)
     return repaired, removed
+
+
+def repair_stray_end_tags(text: str) -> tuple[str, int]:
+    """``text`` without its ``</body>`` and ``</html>`` end tags when more of the page follows them, and how many.
+
+    Only end tags in markup count: one in a comment, a script or a style is text.  The parser
+    closes the document at its end by itself.
+    """
+    if not _CONTENT_AFTER_END.search(text):
+        return text, 0
+    spans = [match.span() for match in _TOKEN.finditer(text) if match.group(2) and match.group(3).lower() in _ENDS]
+    after = "".join(text[end:start] for (_, end), (start, _) in zip(spans, [*spans[1:], (len(text), 0)], strict=True))
+    if not after.strip():
+        return text, 0
+    kept, start = [], 0
+    for tag_start, tag_end in spans:
+        kept.append(text[start:tag_start])
+        start = tag_end
+    kept.append(text[start:])
+    return "".join(kept), len(spans)

@@ -1,10 +1,11 @@
-"""crawler.nesting: a page nested past lxml's limit loses no text (#19, item 5); other pages are left alone."""
+"""crawler.nesting: a page nested too deep or with a stray </html> loses no text (#19); others are left alone."""
 
 from __future__ import annotations
 
+import pytest
 from parsel import Selector
 
-from crawler.nesting import KEPT_DEPTH, KEPT_HEIGHT, flatten, repair_deep_nesting, too_deep
+from crawler.nesting import KEPT_DEPTH, KEPT_HEIGHT, flatten, repair_deep_nesting, repair_stray_end_tags, too_deep
 
 AD = "<p>正品保障，全网最低价</p>"
 
@@ -63,3 +64,31 @@ def test_flatten_removes_the_deep_wrappers_and_keeps_what_they_wrap() -> None:
 def test_an_unclosed_element_is_closed_by_its_parents_closing_tag() -> None:
     page = "<div><span><b>粗体</div><div><span><i>斜体</i></span></div>"
     assert flatten(page, kept_depth=0, kept_height=1) == ("<b>粗体<i>斜体</i>", 7)
+
+
+def test_a_stray_html_end_tag_hides_what_follows_from_selectors() -> None:
+    """The failure repair_stray_end_tags exists for: libxml2 puts the rest after the root element."""
+    page = '<html><body><p>页首</p></body></html><div class="ad"><h1>限时特价</h1></div></body></html>'
+    assert Selector(text=page).css(".ad h1::text").getall() == []
+
+
+def test_a_stray_html_end_tag_goes_and_what_follows_is_in_the_body() -> None:
+    page = '<html><body><p>页首</p></body></html>\n<div class="ad"><h1>限时特价</h1></div></body></html>\n'
+    repaired, removed = repair_stray_end_tags(page)
+    assert removed == 4
+    assert Selector(text=repaired).css(".ad h1::text").getall() == ["限时特价"]
+    assert body_text(repaired) == "页首\n限时特价"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<html><body><p>广告</p></body></html>\n",
+        "<html><body><p>广告</p></body>\n</HTML >\n</html>",
+        "<html><body><p>广告</p><script>w('</html><p>x')</script></body></html>",
+        "<html><body><!-- </html> --><p>广告</p></body></html>",
+    ],
+    ids=["ends-with-it", "end-tags-only-after-it", "in-a-script", "in-a-comment"],
+)
+def test_an_html_end_tag_at_the_end_or_in_text_is_left_alone(page: str) -> None:
+    assert repair_stray_end_tags(page) == (page, 0)

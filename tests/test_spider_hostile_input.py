@@ -82,6 +82,17 @@ def test_a_lone_surrogate_in_a_json_endpoint_costs_no_record(spider: ProfileSpid
     assert sorted(r.url for r in out if isinstance(r, scrapy.Request)) == [BASE + "item/1", BASE + "item/2"]
 
 
+def test_a_record_with_a_malformed_url_costs_that_record_only(spider: ProfileSpider) -> None:
+    """Found by the hostile suite: it raised in the spider and lost the page's records after it."""
+    body = (
+        '{"data": {"items": [{"title": "坏记录", "body": "链接坏了", "url": "http://[::1"},'
+        ' {"title": "正品保障", "body": "全网最低价", "url": "/item/1"}]}}'
+    )
+    items = [o for o in parse(spider, BASE + "api/list", body, "application/json") if isinstance(o, AdItem)]
+    assert [(item.title, item.url) for item in items] == [("正品保障", BASE + "item/1")]
+    assert spider.crawler.stats.get_value("adwatch/error/bad_record") == 1
+
+
 def test_one_malformed_link_does_not_stop_the_pages_other_links(spider: ProfileSpider) -> None:
     body = '<a href="http://[::1">bad</a><a href="/item/1">one</a><a href="/item/2">two</a>'
     out = parse(spider, BASE, f"<html><body>{body}</body></html>", "text/html; charset=utf-8")
@@ -136,3 +147,11 @@ def test_an_ad_after_3000_nested_tags_is_found(spider: ProfileSpider) -> None:
     assert (item.title, item.body) == ("深处的广告", "全网最低价，假一赔十")
     assert request_urls(out) == [BASE + "item/9"]
     assert spider.crawler.stats.get_value("adwatch/html/deep_nesting") == 1
+
+
+def test_an_ad_after_a_stray_html_end_tag_is_found(spider: ProfileSpider) -> None:
+    """Found by the hostile suite: libxml2 put what follows </html> after the root element, out of selectors' reach."""
+    body = '<html><body><p>页首</p></body></html><h1>页尾的广告</h1><p>全网最低价</p></body></html>'.encode()
+    (item,) = [o for o in downloaded(spider, BASE + "item/7", body) if isinstance(o, AdItem)]
+    assert item.title == "页尾的广告"
+    assert spider.crawler.stats.get_value("adwatch/html/stray_end_tag") == 1

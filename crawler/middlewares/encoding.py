@@ -1,7 +1,8 @@
 """Downloader middleware: hand the spider every text response as a browser reads it.
 
 That is, decoded with its real encoding (:mod:`crawler.encoding`), and for HTML, nested
-no deeper than lxml can hold (:mod:`crawler.nesting`).
+no deeper than lxml can hold and without a ``</body>`` or ``</html>`` before more of the
+page (:mod:`crawler.nesting`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Response, TextResponse
 
 from crawler.encoding import detect_encoding
-from crawler.nesting import repair_deep_nesting
+from crawler.nesting import repair_deep_nesting, repair_stray_end_tags
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,8 @@ class EncodingMiddleware:
     A doubtful decoding (replacement characters, or a guess against the declared labels) is
     counted as ``adwatch/encoding/doubt`` and its reason put in the request's meta for the
     items of the page.  An HTML page nested past lxml's limit is flattened below it, counted
-    as ``adwatch/html/deep_nesting`` (pages) and ``adwatch/html/deep_nesting/tags_removed``.
+    as ``adwatch/html/deep_nesting`` (pages) and ``adwatch/html/deep_nesting/tags_removed``; one
+    with a ``</body>`` or ``</html>`` before more of it loses those end tags (``adwatch/html/stray_end_tag``).
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -53,17 +55,21 @@ class EncodingMiddleware:
         if detection.encoding != response.encoding:
             response = response.replace(encoding=detection.encoding)
         if isinstance(response, HtmlResponse):
-            return self._flatten_deep_nesting(response, spider)
+            return self._repair_html(response, spider)
         return response
 
-    def _flatten_deep_nesting(self, response: HtmlResponse, spider: Spider) -> HtmlResponse:
-        text, removed = repair_deep_nesting(response.text)
-        if not removed:
+    def _repair_html(self, response: HtmlResponse, spider: Spider) -> HtmlResponse:
+        text, stray = repair_stray_end_tags(response.text)
+        if stray:
+            self.stats.inc_value("adwatch/html/stray_end_tag")
+            logger.info("Repaired %s: %d stray end tags removed", response.url, stray, extra={"spider": spider})
+        text, removed = repair_deep_nesting(text)
+        if removed:
+            self.stats.inc_value("adwatch/html/deep_nesting")
+            self.stats.inc_value("adwatch/html/deep_nesting/tags_removed", removed)
+            logger.info("Flattened %s: %d tags nested too deep for lxml removed", response.url, removed,
+                        extra={"spider": spider})  # fmt: skip
+        if not stray and not removed:
             return response
-        self.stats.inc_value("adwatch/html/deep_nesting")
-        self.stats.inc_value("adwatch/html/deep_nesting/tags_removed", removed)
-        logger.info(
-            "Flattened %s: %d tags nested too deep for lxml removed", response.url, removed, extra={"spider": spider}
-        )
         # A character the page's encoding cannot write (a U+FFFD put in by decoding) goes in as a character reference.
         return response.replace(body=text.encode(response.encoding, errors="xmlcharrefreplace"))

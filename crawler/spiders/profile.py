@@ -99,7 +99,12 @@ class ProfileSpider(scrapy.Spider):
             self.logger.warning("Cannot parse %s as %s (%s): %s", response.url, rule.type, rule.name, exc)
             return
         for node in nodes:
-            item = self.build_item(response, rule, extract_record(node, rule))
+            try:
+                item = self.build_item(response, rule, extract_record(node, rule))
+            except ValueError as exc:  # a record whose URL is none (http://[::1): that record, not the page's others
+                self.crawler.stats.inc_value("adwatch/error/bad_record")
+                self.logger.warning("Skipping a record of %s (%s): %s", response.url, rule.name, exc)
+                continue
             if item.title or item.body:
                 yield item
             else:
