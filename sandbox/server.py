@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from crawler.exceptions import SandboxError
 from sandbox.catalog import build_catalog
 from sandbox.sites import SITE_CLASSES
-from sandbox.sites.base import Site
+from sandbox.sites.base import Response, Site
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +21,26 @@ SITES: tuple[str, ...] = ("mall", "hospital", "healthfood", "pharmacy", "collect
 DEFAULT_PORT_BASE = 8601  # mall=8601, hospital=8602, ... in SITES order
 
 
-class _Server(ThreadingHTTPServer):
+class SiteServer(ThreadingHTTPServer):
+    """A sandbox site's HTTP server: one thread a request, none of them waited for on stop."""
+
     daemon_threads = True
     block_on_close = False  # stop() must not wait for the slow page
     # socketserver's default backlog of 5 drops connections under a crawler's
     # concurrency, and the client's SYN retries then stall it for seconds.
     request_queue_size = 128
+
+
+def send(handler: BaseHTTPRequestHandler, response: Response, send_body: bool = True) -> None:
+    """Write ``response`` as the answer ``handler`` gives: status, headers, body."""
+    handler.send_response(response.status)
+    handler.send_header("Content-Type", response.content_type)
+    handler.send_header("Content-Length", str(len(response.body)))
+    for name, value in response.headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    if send_body:
+        handler.wfile.write(response.body)
 
 
 def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
@@ -47,14 +61,7 @@ def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
             except Exception:
                 logger.exception("Sandbox site %s failed on %s", site.key, self.path)
                 response = site.server_error()
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if send_body:
-                self.wfile.write(response.body)
+            send(self, response, send_body)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             logger.debug("%s %s", site.key, format % args)
@@ -77,7 +84,7 @@ class SandboxWeb:
         self.slow_seconds = slow_seconds
         self.base_urls: dict[str, str] = {}
         self.sites: dict[str, Site] = {}  # the running sites, for tests that watch what they were asked
-        self._servers: list[tuple[_Server, threading.Thread]] = []
+        self._servers: list[tuple[SiteServer, threading.Thread]] = []
 
     def start(self) -> SandboxWeb:
         catalog = build_catalog()
@@ -86,7 +93,7 @@ class SandboxWeb:
             site = SITE_CLASSES[key](catalog, slow_seconds=self.slow_seconds)
             site.clock = self.clock
             try:
-                server = _Server((self.host, port), _handler_for(site))
+                server = SiteServer((self.host, port), _handler_for(site))
             except OSError as exc:
                 self.stop()
                 raise SandboxError(
