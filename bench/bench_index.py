@@ -1,13 +1,16 @@
 """Benchmark: the indexer against raw ``_bulk`` requests, and an indexer-built query against a hand-written one.
 
-    .venv/bin/python bench/bench_index.py                 # starts its own OpenSearch node (see indexer/testing.py)
-    .venv/bin/python bench/bench_index.py --url http://127.0.0.1:9200 --hits 20000
+    .venv/bin/python bench/bench_index.py      # starts an OpenSearch and an Elasticsearch node (indexer/testing.py)
+    .venv/bin/python bench/bench_index.py --engines es --hits 20000
+    .venv/bin/python bench/bench_index.py --url opensearch+http://127.0.0.1:9200
 
 1. Throughput: the same hit documents (default 100 000, four per ad, plus one
    document per ad) written (a) through the indexer — ``EngineIndex.index_items``
    in pipeline-sized batches, which cuts the Chinese text with jieba, asks the
-   engine for the ads' previous state and writes hits then ads — and (b) as
-   ready-made documents by a bare loop of ``_bulk`` requests.  Target: (a)/(b) ≥ 0.7.
+   engine for the ads' previous state (one ``_mget`` per group of items) and
+   writes hits then ads, in bulk requests cut by size, two at a time — and (b)
+   as ready-made documents (jieba done before the clock starts) by a bare
+   sequential loop of ``_bulk`` requests of 1,000 documents.  Target: (a)/(b) ≥ 0.9, on each engine.
 2. Latency: a typical reviewer query (filters + Chinese full text + three
    aggregations) built by the indexer (``search_hits``: body built, sent, parsed)
    against the same body written by hand and sent raw.  Target: ratio ≤ 1.2.
@@ -30,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from crawler.items import AdItem  # noqa: E402
 from indexer import bodies  # noqa: E402
 from indexer.backend import HitQuery  # noqa: E402
-from indexer.clients import OpenSearchClient, ndjson  # noqa: E402
+from indexer.clients import EngineClient, make_client, ndjson  # noqa: E402
+from indexer.config import parse_index_url  # noqa: E402
 from indexer.documents import ItemText, ad_document, hit_document, new_review_fields  # noqa: E402
 from indexer.engine import EngineIndex  # noqa: E402
-from indexer.testing import OpenSearchNode  # noqa: E402
+from indexer.testing import ElasticsearchNode, EngineNode, OpenSearchNode  # noqa: E402
 
 SITES = ("mall", "hospital", "healthfood", "pharmacy", "collect", "news")
 PHRASES = ("本品根治糖尿病", "有效率高达98%", "国家级权威认证", "无效全额退款", "纯棉舒适透气", "限时抢购",
@@ -82,7 +86,7 @@ def raw_actions(items: list[AdItem], names: bodies.Names) -> list[dict]:
     return lines
 
 
-def bench_raw(client: OpenSearchClient, lines: list[dict], chunk: int = 2000) -> float:
+def bench_raw(client: EngineClient, lines: list[dict], chunk: int = 2000) -> float:
     started = time.perf_counter()
     for start in range(0, len(lines), chunk):
         response = client.request("POST", "/_bulk", body=ndjson(lines[start:start + chunk]))
@@ -138,7 +142,7 @@ def bench_queries(index: EngineIndex, rounds: int) -> tuple[float, float, int]:
     return statistics.median(built), statistics.median(hand), total
 
 
-def warm_up(client: OpenSearchClient, items: list[AdItem]) -> None:
+def warm_up(client: EngineClient, items: list[AdItem]) -> None:
     """Both paths once on throwaway indices, so neither timed run pays for the JVM warming up."""
     for prefix in ("bench-warm-raw", "bench-warm-indexer"):
         index = EngineIndex(client, prefix=prefix, replicas=0)
@@ -147,32 +151,40 @@ def warm_up(client: OpenSearchClient, items: list[AdItem]) -> None:
             bench_raw(client, raw_actions(items, index.names))
         else:
             bench_indexer(index, items)
-        client.request("DELETE", f"/{prefix}-*", ignore=(404,))
-        client.request("DELETE", f"/_index_template/{prefix}-*", ignore=(404,))
+        index.remove()
+
+
+NODES: dict[str, type[EngineNode]] = {"opensearch": OpenSearchNode, "es": ElasticsearchNode}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", help="an OpenSearch to use (default: start one with indexer.testing)")
+    parser.add_argument("--url", help="an engine to use, as ADWATCH_INDEX names it (default: start the nodes)")
+    parser.add_argument("--engines", default="opensearch,es", help="the nodes to start: opensearch, es or both")
     parser.add_argument("--hits", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
-    node = None if args.url else OpenSearchNode(heap="1g")
-    url = args.url or node.start().url
-    try:
-        run(url, args.hits, args.rounds)
-    finally:
-        if node:
-            node.remove()
+    results = []
+    if args.url:
+        target = parse_index_url(args.url, "")
+        results.append(run(make_client(target.kind, target.location, timeout=120), args.hits, args.rounds))
+    for engine in ([] if args.url else args.engines.split(",")):
+        with NODES[engine](heap="1g") as node:
+            results.append(run(make_client(node.kind, node.url, timeout=120), args.hits, args.rounds))
+    print("\n| engine | documents | raw _bulk s | indexer s | throughput ratio | query ratio |")
+    print("|---|---|---|---|---|---|")
+    for row in results:
+        print(f"| {row['engine']} | {row['docs']} | {row['raw_s']} | {row['indexer_s']} | "
+              f"**{row['throughput_ratio']:.2f}** | {row['query_ratio']:.2f} |")
 
 
-def run(url: str, hit_count: int, rounds: int, slices: int = 4) -> None:
-    client = OpenSearchClient(url, timeout=120)
+def run(client: EngineClient, hit_count: int, rounds: int, slices: int = 4) -> dict:
+    print(f"== {client.engine}")
     items = make_items(hit_count)
     raw_index = EngineIndex(client, prefix="bench-raw", replicas=0)
     via_indexer = EngineIndex(client, prefix="bench-indexer", replicas=0)
     for index in (raw_index, via_indexer):
-        client.request("DELETE", f"/{index.names.prefix}-*", ignore=(404,))
+        index.remove()
         index.init()
     warm_up(client, make_items(4000, seed=1))
     raw_seconds = indexer_seconds = prepare_seconds = 0.0
@@ -195,9 +207,11 @@ def run(url: str, hit_count: int, rounds: int, slices: int = 4) -> None:
     built, hand, total = bench_queries(via_indexer, rounds)
     print(f"reviewer query ({total} hits): built by the indexer {built * 1000:.1f} ms, hand-written "
           f"{hand * 1000:.1f} ms (medians of {rounds}); latency ratio {built / hand:.2f} (target ≤ 1.2)")
-    print(json.dumps({"docs": docs, "raw_s": round(raw_seconds, 2), "indexer_s": round(indexer_seconds, 2),
-                      "throughput_ratio": round(raw_seconds / indexer_seconds, 3),
-                      "query_ratio": round(built / hand, 3)}))
+    figures = {"engine": client.engine, "docs": docs, "raw_s": round(raw_seconds, 2),
+               "indexer_s": round(indexer_seconds, 2), "throughput_ratio": round(raw_seconds / indexer_seconds, 3),
+               "query_ratio": round(built / hand, 3)}
+    print(json.dumps(figures))
+    return figures
 
 
 def report(docs: int, ads: int, hits: int, raw_seconds: float, indexer_seconds: float, prepare: float) -> None:
@@ -205,7 +219,7 @@ def report(docs: int, ads: int, hits: int, raw_seconds: float, indexer_seconds: 
     print(f"raw _bulk (ready-made documents): {raw_seconds:7.1f} s  {docs / raw_seconds:8.0f} docs/s"
           f"   (building them, jieba included, took {prepare:.1f} s more)")
     print(f"through the indexer:              {indexer_seconds:7.1f} s  {docs / indexer_seconds:8.0f} docs/s")
-    print(f"throughput ratio indexer/raw: {raw_seconds / indexer_seconds:.2f} (target ≥ 0.7); "
+    print(f"throughput ratio indexer/raw: {raw_seconds / indexer_seconds:.2f} (target ≥ 0.9); "
           f"counting the raw side's document building: {(raw_seconds + prepare) / indexer_seconds:.2f}")
 
 

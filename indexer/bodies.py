@@ -142,6 +142,11 @@ def ad_seen(index: str, key: str, last_seen: str) -> Action:
     return ({"update": {"_index": index, "_id": key, "retry_on_conflict": 3}}, {"doc": {"last_seen": last_seen}})
 
 
+def refresh_setting(interval: int | None) -> dict[str, Any]:
+    """``-1`` turns refreshing off; ``None`` restores the engine's default."""
+    return {"index": {"refresh_interval": interval}}
+
+
 def review_update(review: dict[str, Any]) -> dict[str, Any]:
     return {"doc": review}
 

@@ -26,8 +26,8 @@ class EngineClient(Protocol):
                 ignore: Collection[int] = ()) -> Any:
         """One REST call; returns the decoded body, or ``None`` for an ignored status."""
 
-    def bulk(self, actions: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        """One ``_bulk`` request of alternating action and source lines."""
+    def bulk(self, body: str) -> dict[str, Any]:
+        """One ``_bulk`` request: alternating action and source lines, already serialised (NDJSON)."""
 
     def close(self) -> None: ...
 
@@ -81,8 +81,8 @@ class OpenSearchClient:
                 return None
             raise translate(status, exc.info, f"{method} {path}") from exc
 
-    def bulk(self, actions: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        return self.request("POST", "/_bulk", body=ndjson(actions))
+    def bulk(self, body: str) -> dict[str, Any]:
+        return self.request("POST", "/_bulk", body=body)
 
     def close(self) -> None:
         self.client.close()
@@ -115,14 +115,16 @@ class ElasticsearchClient:
             if exc.meta.status in ignore:
                 return None
             raise translate(exc.meta.status, exc.body, f"{method} {path}") from exc
-        return response.body if method != "HEAD" else True
+        if method == "HEAD":  # answered with a status, never raised: True or False, as opensearch-py does
+            return response.meta.status < 300
+        return response.body
 
-    def bulk(self, actions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def bulk(self, body: str) -> dict[str, Any]:
         from elastic_transport import ConnectionError as ClientConnectionError
         from elasticsearch import ApiError
 
         try:
-            return self.client.bulk(operations=list(actions)).body
+            return self.client.bulk(operations=body).body
         except ClientConnectionError as exc:
             raise EngineUnavailable(f"POST /_bulk: {exc}") from exc
         except ApiError as exc:

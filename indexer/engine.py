@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +33,7 @@ from crawler.items import AdItem
 from indexer import bodies
 from indexer.backend import AdResults, HitQuery, HitResults, IndexResult, Rejection, Review
 from indexer.bodies import MAPPING_VERSION, Action, Names
-from indexer.clients import RETRYABLE_STATUSES, EngineClient
+from indexer.clients import RETRYABLE_STATUSES, EngineClient, ndjson
 from indexer.documents import REVIEW_FIELDS, ItemText, ad_document, ad_key, fetched_at, hit_document
 
 logger = logging.getLogger(__name__)
@@ -81,20 +83,30 @@ def _reason(outcome: dict[str, Any]) -> str:
     return str(error)
 
 
+#: Bulk requests are cut by size, not count: ads differ tenfold in length.  A few MB per request is
+#: where both engines' own guidance puts the best throughput; far below http.max_content_length (100 MB).
+BULK_BYTES = 8 * 1024 * 1024
+#: Items planned (looked up, cut by jieba) per group; groups are written while the next is planned.
+SUB_BATCH = 250
+#: Groups written at once: the engine indexes one request while the next is on its way.
+IN_FLIGHT = 2
+
+
 class EngineIndex:
     """OpenSearch or Elasticsearch behind the :class:`~indexer.backend.AdIndex` interface."""
 
     def __init__(self, client: EngineClient, prefix: str = "adwatch", replicas: int = 1,
                  version: int = MAPPING_VERSION, max_retries: int = 3, backoff: float = 0.5,
-                 bulk_actions: int = 1000, sub_batch: int = 100) -> None:
+                 bulk_bytes: int = BULK_BYTES, sub_batch: int = SUB_BATCH, in_flight: int = IN_FLIGHT) -> None:
         self.client = client
         self.name = client.engine
         self.names = Names(prefix, version)
         self.replicas = replicas
-        self.max_retries, self.backoff, self.bulk_actions = max_retries, backoff, bulk_actions
-        self.sub_batch = sub_batch
+        self.max_retries, self.backoff, self.bulk_bytes = max_retries, backoff, bulk_bytes
+        self.sub_batch, self.in_flight = sub_batch, in_flight
         self._known_indices: set[str] = set()
         self._ready = False
+        self._loading = False
 
     # --- lifecycle ---
 
@@ -123,8 +135,9 @@ class EngineIndex:
         if index in self._known_indices:
             return
         if not self.client.request("HEAD", f"/{index}", ignore=(404,)):
+            body = {"settings": bodies.refresh_setting(-1)} if self._loading else None
             try:
-                self.client.request("PUT", f"/{index}")
+                self.client.request("PUT", f"/{index}", body=body)
             except EngineError as exc:
                 if "resource_already_exists_exception" not in str(exc):
                     raise
@@ -142,6 +155,28 @@ class EngineIndex:
         self.delete_indices(old.ads_index, old.hits_pattern)
         for template in (old.ads_template, old.hits_template):
             self.client.request("DELETE", f"/_index_template/{template}", ignore=(404,))
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Refresh off on this version's indices while a rebuild fills them; restored and refreshed after.
+
+        Refreshing makes new documents searchable, once a second by default; during a rebuild nobody
+        reads the new documents yet, and every refresh costs the engine a small segment.
+        """
+        self._loading = True
+        self._set_refresh(-1)
+        try:
+            yield
+        finally:
+            self._loading = False
+            self._set_refresh(None)
+            self.refresh()
+
+    def _set_refresh(self, interval: int | None) -> None:
+        names = sorted({row["index"] for pattern in (self.names.ads_index, self.names.hits_pattern)
+                        for row in self._cat_indices(pattern)})
+        if names:
+            self.client.request("PUT", f"/{','.join(names)}/_settings", body=bodies.refresh_setting(interval))
 
     def delete_indices(self, *patterns: str) -> None:
         """Delete the indices ``patterns`` match, by name: Elasticsearch 8 refuses wildcard deletes by default."""
@@ -175,24 +210,26 @@ class EngineIndex:
     def index_items(self, items: Sequence[AdItem], *, force: bool = False) -> IndexResult:
         """Index items; ``force`` rewrites content the engine already holds (rebuilds, review state).
 
-        Works in sub-batches of ``sub_batch`` items: while one is being written (by one
-        sender thread, so writes stay in order), the next is planned — its ads looked up
-        and its text cut with jieba — so the engine and the cutting overlap.
+        Works in groups of ``sub_batch`` items: while up to ``in_flight`` groups are being
+        written, the next is planned — its ads looked up and its text cut with jieba — so
+        the engine and the cutting overlap.  A group that shares an ad with a group still
+        being written waits for it: the writes of one ad stay in order.
         """
         if not items:
             return IndexResult()
         if not self._ready:
             self.init()
         result, carried = IndexResult(), {}
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="adwatch-index") as sender:
-            in_flight: Future[IndexResult] | None = None
+        running: deque[tuple[set[str], Future[IndexResult]]] = deque()
+        with ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="adwatch-index") as senders:
             for start in range(0, len(items), self.sub_batch):
                 plans = self._plans(items[start:start + self.sub_batch], carried, force)
-                if in_flight is not None:
-                    result.merge(in_flight.result())
-                in_flight = sender.submit(self._execute, plans)
-            if in_flight is not None:
-                result.merge(in_flight.result())
+                keys = {ad_key(plan.item.canonical_url) for plan in plans}
+                while running and (len(running) >= self.in_flight or any(keys & ads for ads, _ in running)):
+                    result.merge(running.popleft()[1].result())
+                running.append((keys, senders.submit(self._execute, plans)))
+            for _, future in running:
+                result.merge(future.result())
         return result
 
     def _plans(self, items: Sequence[AdItem], carried: dict[str, dict[str, Any]], force: bool) -> list[ItemPlan]:
@@ -254,22 +291,36 @@ class EngineIndex:
 
     def _send(self, actions: list[Action]) -> tuple[list[int], list[Rejection]]:
         """Bulk with retries and back-off; returns positions still failing (retryably) and the rejections."""
+        lines = [ndjson(action) for action in actions]
         pending, rejections = list(range(len(actions))), []
         for attempt in range(self.max_retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             retry: list[int] = []
-            for start in range(0, len(pending), self.bulk_actions):
-                chunk = pending[start:start + self.bulk_actions]
-                self._send_chunk(actions, chunk, retry, rejections)
+            for chunk in self._chunks(pending, lines):
+                self._send_chunk(actions, lines, chunk, retry, rejections)
             pending = retry
             if not pending:
                 break
         return pending, rejections
 
-    def _send_chunk(self, actions: list[Action], chunk: list[int], retry: list[int],
+    def _chunks(self, positions: list[int], lines: list[str]) -> Iterator[list[int]]:
+        """Consecutive positions whose serialised actions add up to at most ``bulk_bytes`` (one at least)."""
+        chunk: list[int] = []
+        size = 0
+        for position in positions:
+            length = len(lines[position].encode("utf-8"))
+            if chunk and size + length > self.bulk_bytes:
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(position)
+            size += length
+        if chunk:
+            yield chunk
+
+    def _send_chunk(self, actions: list[Action], lines: list[str], chunk: list[int], retry: list[int],
                     rejections: list[Rejection]) -> None:
-        response = self.client.bulk([line for position in chunk for line in actions[position]])
+        response = self.client.bulk("".join(lines[position] for position in chunk))
         if not response.get("errors"):
             return
         for position, entry in zip(chunk, response["items"], strict=True):

@@ -57,16 +57,16 @@ def _rebuild_engine(target: EngineIndex, items: Iterable[AdItem], batch_size: in
                     on_batch: Callable[[int], None] | None) -> RebuildReport:
     report = RebuildReport(previous_version=target.live_version(), version=target.names.version)
     target.init()
-    for chunk in batched(items, batch_size):
-        result = target.index_items(chunk, force=True)
-        if result.deferred:
-            raise EngineUnavailable(f"{len(result.deferred)} item(s) could not be written; run rebuild again")
-        report.items += len(chunk)
-        report.written += result.written
-        report.rejected += result.rejected
-        if on_batch:
-            on_batch(report.items)
-    target.refresh()
+    with target.bulk_load():
+        for chunk in batched(items, batch_size):
+            result = target.index_items(chunk, force=True)
+            if result.deferred:
+                raise EngineUnavailable(f"{len(result.deferred)} item(s) could not be written; run rebuild again")
+            report.items += len(chunk)
+            report.written += result.written
+            report.rejected += result.rejected
+            if on_batch:
+                on_batch(report.items)
     if report.previous_version != report.version:
         target.cut_over(report.previous_version)
         if drop_old and report.previous_version is not None:

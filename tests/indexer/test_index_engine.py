@@ -8,6 +8,7 @@ import pytest
 
 from indexer import bodies
 from indexer.backend import HitQuery, Review
+from indexer.documents import ad_key
 from indexer.engine import EngineIndex
 from indexer.highlight import MARK_END, MARK_START
 from indexer.lifecycle import rebuild
@@ -119,3 +120,49 @@ def test_a_backend_is_rebuilt_from_another_engine(engine_node: EngineNode, store
         drop(source)
         drop(target)
         client.close()
+
+
+def test_bulk_requests_are_cut_by_size_not_count(engine_backend: EngineIndex) -> None:
+    lines = ["a" * 40, "b" * 40, "长" * 20, "c" * 100, "d"]
+    engine_backend.bulk_bytes = 100
+    assert list(engine_backend._chunks(list(range(5)), lines)) == [[0, 1], [2], [3], [4]]
+    engine_backend.bulk_bytes = 3_000  # a request or two per ad: every document still lands
+    engine_backend.index_items(catalogue())
+    engine_backend.refresh()
+    assert engine_backend.counts() == {"ads": 4, "hits": 5}
+
+
+def test_writes_of_one_ad_stay_in_order_with_two_groups_in_flight(engine_backend: EngineIndex) -> None:
+    engine_backend.sub_batch, engine_backend.in_flight = 1, 2
+    versions = [drug_ad(body=f"本品根治糖尿病，第{n}版，有效率98%，无效退款", fetched_at=f"2026-11-1{n}T08:00:00+00:00")
+                for n in range(1, 6)]
+    result = engine_backend.index_items([*catalogue()[1:], *versions])
+    engine_backend.refresh()
+    assert not result.deferred and not result.rejected
+    key = ad_key(versions[0].canonical_url)
+    current = engine_backend.client.request("GET", f"/{engine_backend.names.ads_index}/_doc/{key}")["_source"]
+    assert (current["content_hash"], current["version_count"]) == (versions[-1].content_hash, 5)
+    latest = engine_backend.search_hits(HitQuery(sites=("mall",), size=50)).hits
+    assert {hit["content_hash"] for hit in latest if hit["canonical_url"] == versions[0].canonical_url} == {
+        versions[-1].content_hash}
+
+
+def test_a_rebuild_writes_with_refresh_off_and_restores_it(engine_backend: EngineIndex) -> None:
+    def refresh_intervals() -> dict[str, str | None]:
+        settings = engine_backend.client.request("GET", f"/{engine_backend.names.prefix}-*/_settings")
+        return {name: body["settings"]["index"].get("refresh_interval") for name, body in settings.items()}
+
+    with engine_backend.bulk_load():
+        engine_backend.index_items(catalogue())
+        during = refresh_intervals()
+    names = engine_backend.names
+    assert during == {names.ads_index: "-1", names.hits_index("2026-11-11"): "-1"}
+    assert set(refresh_intervals().values()) == {None}
+    assert engine_backend.counts() == {"ads": 4, "hits": 5}  # searchable at once: refreshed on the way out
+
+
+def test_a_missing_index_is_missing_to_both_clients(engine_node: EngineNode) -> None:
+    """The elasticsearch client answers a HEAD of a missing index without raising: it must still read as absent."""
+    client = engine_node.client()
+    assert client.request("HEAD", "/adwatch-no-such-index", ignore=(404,)) is False
+    client.close()
