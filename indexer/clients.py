@@ -26,8 +26,8 @@ class EngineClient(Protocol):
                 ignore: Collection[int] = ()) -> Any:
         """One REST call; returns the decoded body, or ``None`` for an ignored status."""
 
-    def bulk(self, body: str) -> dict[str, Any]:
-        """One ``_bulk`` request: alternating action and source lines, already serialised (NDJSON)."""
+    def bulk(self, body: bytes) -> dict[str, Any]:
+        """One ``_bulk`` request: alternating action and source lines, already serialised (UTF-8 NDJSON)."""
 
     def close(self) -> None: ...
 
@@ -81,7 +81,7 @@ class OpenSearchClient:
                 return None
             raise translate(status, exc.info, f"{method} {path}") from exc
 
-    def bulk(self, body: str) -> dict[str, Any]:
+    def bulk(self, body: bytes) -> dict[str, Any]:
         return self.request("POST", "/_bulk", body=body)
 
     def close(self) -> None:
@@ -119,7 +119,7 @@ class ElasticsearchClient:
             return response.meta.status < 300
         return response.body
 
-    def bulk(self, body: str) -> dict[str, Any]:
+    def bulk(self, body: bytes) -> dict[str, Any]:
         from elastic_transport import ConnectionError as ClientConnectionError
         from elasticsearch import ApiError
 

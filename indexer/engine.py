@@ -291,7 +291,7 @@ class EngineIndex:
 
     def _send(self, actions: list[Action]) -> tuple[list[int], list[Rejection]]:
         """Bulk with retries and back-off; returns positions still failing (retryably) and the rejections."""
-        lines = [ndjson(action) for action in actions]
+        lines = [ndjson(action).encode("utf-8") for action in actions]
         pending, rejections = list(range(len(actions))), []
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -304,12 +304,12 @@ class EngineIndex:
                 break
         return pending, rejections
 
-    def _chunks(self, positions: list[int], lines: list[str]) -> Iterator[list[int]]:
+    def _chunks(self, positions: list[int], lines: list[bytes]) -> Iterator[list[int]]:
         """Consecutive positions whose serialised actions add up to at most ``bulk_bytes`` (one at least)."""
         chunk: list[int] = []
         size = 0
         for position in positions:
-            length = len(lines[position].encode("utf-8"))
+            length = len(lines[position])
             if chunk and size + length > self.bulk_bytes:
                 yield chunk
                 chunk, size = [], 0
@@ -318,9 +318,9 @@ class EngineIndex:
         if chunk:
             yield chunk
 
-    def _send_chunk(self, actions: list[Action], lines: list[str], chunk: list[int], retry: list[int],
+    def _send_chunk(self, actions: list[Action], lines: list[bytes], chunk: list[int], retry: list[int],
                     rejections: list[Rejection]) -> None:
-        response = self.client.bulk("".join(lines[position] for position in chunk))
+        response = self.client.bulk(b"".join(lines[position] for position in chunk))
         if not response.get("errors"):
             return
         for position, entry in zip(chunk, response["items"], strict=True):

@@ -123,7 +123,7 @@ def test_a_backend_is_rebuilt_from_another_engine(engine_node: EngineNode, store
 
 
 def test_bulk_requests_are_cut_by_size_not_count(engine_backend: EngineIndex) -> None:
-    lines = ["a" * 40, "b" * 40, "长" * 20, "c" * 100, "d"]
+    lines = [b"a" * 40, b"b" * 40, "长".encode() * 20, b"c" * 100, b"d"]
     engine_backend.bulk_bytes = 100
     assert list(engine_backend._chunks(list(range(5)), lines)) == [[0, 1], [2], [3], [4]]
     engine_backend.bulk_bytes = 3_000  # a request or two per ad: every document still lands
