@@ -214,6 +214,8 @@ class Profile(_Strict):
     strip_params: list[str] = []
     category_hints: list[str] = []
     allowed_hosts: list[str] = []
+    # Private, loopback and link-local addresses are refused unless the site is a sandbox or on the intranet.
+    private_network: bool = False
     render: Literal["http", "js"] = "http"
     render_wait: RenderWait = RenderWait()
     source: str = Field(default="", exclude=True)

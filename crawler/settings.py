@@ -44,6 +44,8 @@ SPIDER_MIDDLEWARES = {
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    # Before robots.txt: not even a site's robots.txt is fetched from a private address.
+    "crawler.middlewares.private_address.PrivateAddressMiddleware": 50,
     "crawler.middlewares.robotstxt.RobotsTxtMiddleware": 100,
     "crawler.middlewares.encoding.EncodingMiddleware": 590,
     "crawler.middlewares.raw_archive.RawArchiveMiddleware": 595,

@@ -119,6 +119,7 @@ def test_a_site_that_never_answers_times_out_and_is_counted(tmp_path: Path, sile
                 "start_urls": ["/a", "/b"],
                 "items": [{"name": "page", "url_pattern": ".", "fields": {"title": {"css": "title::text"}}}],
                 "politeness": {"timeout": 1.0, "obey_robots": False},
+                "private_network": True,
             }
         ),
         encoding="utf-8",

@@ -20,6 +20,7 @@ title: 恶意页面测试站
 base_url: http://127.0.0.1:1/
 start_urls: [/]
 politeness: {obey_robots: false, download_delay: 0}
+private_network: true
 follow:
   - allow: ['/item', '/deep']
 items:

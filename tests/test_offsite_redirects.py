@@ -21,6 +21,7 @@ title: 跳转测试站
 base_url: http://127.0.0.1:1/
 start_urls: [/]
 politeness: {{obey_robots: false, download_delay: 0}}
+private_network: {private}
 follow:
   - allow: ['/item/', '/go/']
 items:
@@ -61,10 +62,11 @@ def site() -> Iterator[tuple[str, list[tuple[str, str]]]]:
         yield url, seen
 
 
-def crawl(tmp_path: Path, base_url: str, extra: str = "") -> Path:
+def crawl(tmp_path: Path, base_url: str, extra: str = "", private: bool = True) -> Path:
+    """A crawl of the local test site; ``private`` is the profile's private_network (a local site needs it)."""
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    (profiles / "steer.yaml").write_text(PROFILE.format(extra=extra), encoding="utf-8")
+    (profiles / "steer.yaml").write_text(PROFILE.format(extra=extra, private=str(private).lower()), encoding="utf-8")
     env = {"ADWATCH_PROFILE_DIRS": json.dumps([str(profiles)]), "ADWATCH_INDEX_ENABLED": "false"}
     run = run_adwatch(["crawl", "steer", "--base-url", f"steer={base_url}"], tmp_path / "data", env)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -90,3 +92,15 @@ def test_a_host_the_profile_allows_may_be_reached(site, tmp_path: Path) -> None:
     db_path = crawl(tmp_path, base_url, "allowed_hosts: [localhost]")
     assert ("localhost", "/item/9") in seen
     assert stored_titles(db_path) == ["内网页面", "本地商品"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_private_or_loopback_address_is_refused_unless_the_profile_allows_it(site, tmp_path: Path,
+                                                                                 host: str) -> None:
+    """A monitored site must not make the crawler fetch the machine or its intranet: not even robots.txt."""
+    base_url, seen = site
+    db_path = crawl(tmp_path, base_url.replace("127.0.0.1", host), private=False)
+    assert seen == []
+    assert stored_titles(db_path) == []
+    log = next((tmp_path / "data" / "logs").glob("*.log")).read_text(encoding="utf-8")
+    assert "refused a private or loopback address" in log and "'adwatch/request/private_address'" in log
