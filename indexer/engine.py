@@ -173,14 +173,13 @@ class EngineIndex:
             self.refresh()
 
     def _set_refresh(self, interval: int | None) -> None:
-        names = sorted({row["index"] for pattern in (self.names.ads_index, self.names.hits_pattern)
-                        for row in self._cat_indices(pattern)})
+        names = self._index_names(self.names.ads_index, self.names.hits_pattern)
         if names:
             self.client.request("PUT", f"/{','.join(names)}/_settings", body=bodies.refresh_setting(interval))
 
     def delete_indices(self, *patterns: str) -> None:
         """Delete the indices ``patterns`` match, by name: Elasticsearch 8 refuses wildcard deletes by default."""
-        names = sorted({row["index"] for pattern in patterns for row in self._cat_indices(pattern)})
+        names = self._index_names(*patterns)
         if names:
             self.client.request("DELETE", f"/{','.join(names)}", ignore=(404,))
 
@@ -188,6 +187,10 @@ class EngineIndex:
         """Delete every index and template under this prefix, all versions (tests and benchmarks)."""
         self.delete_indices(f"{self.names.prefix}-*")
         self.client.request("DELETE", f"/_index_template/{self.names.prefix}-*", ignore=(404,))
+
+    def _index_names(self, *patterns: str) -> list[str]:
+        """The names of the indices ``patterns`` match: settings and deletes go to indices by name."""
+        return sorted({row["index"] for pattern in patterns for row in self._cat_indices(pattern)})
 
     def _cat_indices(self, pattern: str) -> list[dict[str, Any]]:
         return self.client.request("GET", f"/_cat/indices/{pattern}", ignore=(404,),

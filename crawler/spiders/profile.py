@@ -117,7 +117,7 @@ class ProfileSpider(scrapy.Spider):
     def build_item(self, response: TextResponse, rule: ItemRule, fields: dict[str, Any]) -> AdItem:
         url = link_url(response, fields["url"]) if fields.get("url") else response.url
         declared = fields.get("canonical_url")
-        canonical = canonical_url(response.urljoin(declared) if declared else url, self.profile.strip_params)
+        canonical = canonical_url(link_url(response, declared) if declared else url, self.profile.strip_params)
         prices = fields.get("prices", [])
         return AdItem(
             url=url,
