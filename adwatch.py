@@ -126,7 +126,8 @@ def cli() -> None:
     "--port-base",
     type=int,
     default=None,
-    help="沙盒站点起始端口，0 为随机端口 / first sandbox port (default 8601; 0 = any free ports)",
+    help="沙盒站点起始端口（默认 8601，被占用的默认端口改用空闲端口），0 为随机端口 / "
+    "first sandbox port (default 8601, busy default ports give way to free ones; 0 = any free ports)",
 )
 @click.option(
     "--evidence/--no-evidence",
@@ -149,7 +150,15 @@ def demo(as_json: bool, port_base: int | None, evidence: bool) -> None:
 
     loader = ProfileSpiderLoader(project_settings())
     sandbox_sites = [name for name in loader.list() if loader.profiles[name].group == "sandbox"]
-    with SandboxWeb(port_base=DEFAULT_PORT_BASE if port_base is None else (port_base or None)) as web:
+    # The default ports give way to free ones when another program holds them; ports asked for do not.
+    chosen = DEFAULT_PORT_BASE if port_base is None else (port_base or None)
+    with SandboxWeb(port_base=chosen, free_port_if_busy=port_base is None) as web:
+        if web.busy_ports:
+            busy = "、".join(str(port) for port in web.busy_ports)
+            err_console.print(
+                f"[yellow]端口 {busy} 已被占用，相应站点改用空闲端口 / port(s) {busy} busy, "
+                "those sites use free ports instead[/]"
+            )
         if not as_json:
             err_console.print(f"沙盒网站已启动 sandbox web up: {len(web.base_urls)} 个站点 sites")
         results, log_file = _run_crawl(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from collections.abc import Callable
@@ -74,14 +75,20 @@ class SandboxWeb:
 
     ``port_base`` gives the mall's port; the other sites follow in ``SITES``
     order.  ``port_base=None`` binds every site to a free ephemeral port (tests).
+    With ``free_port_if_busy``, a site whose port another program holds gets a
+    free port instead, and its port is listed in ``busy_ports``; without it, a
+    busy port is a :class:`SandboxError` that names it.
     """
 
     def __init__(self, host: str = "127.0.0.1", port_base: int | None = DEFAULT_PORT_BASE,
-                 slow_seconds: float = 3.0, clock: Callable[[], date] = date.today) -> None:  # fmt: skip
+                 slow_seconds: float = 3.0, clock: Callable[[], date] = date.today,
+                 free_port_if_busy: bool = False) -> None:  # fmt: skip
         self.host = host
         self.clock = clock  # "today" for the sites whose pages change with the date (flashsale)
         self.port_base = port_base
         self.slow_seconds = slow_seconds
+        self.free_port_if_busy = free_port_if_busy
+        self.busy_ports: list[int] = []
         self.base_urls: dict[str, str] = {}
         self.sites: dict[str, Site] = {}  # the running sites, for tests that watch what they were asked
         self._servers: list[tuple[SiteServer, threading.Thread]] = []
@@ -92,14 +99,7 @@ class SandboxWeb:
             port = 0 if self.port_base is None else self.port_base + offset
             site = SITE_CLASSES[key](catalog, slow_seconds=self.slow_seconds)
             site.clock = self.clock
-            try:
-                server = SiteServer((self.host, port), _handler_for(site))
-            except OSError as exc:
-                self.stop()
-                raise SandboxError(
-                    f"sandbox site '{key}' cannot listen on {self.host}:{port}: {exc.strerror or exc} "
-                    f"(is another sandbox running? choose another port base)"
-                ) from None
+            server = self._listen(key, port, _handler_for(site))
             site.base_url = f"http://{self.host}:{server.server_address[1]}/"
             self.base_urls[key] = site.base_url
             self.sites[key] = site
@@ -107,6 +107,22 @@ class SandboxWeb:
             thread.start()
             self._servers.append((server, thread))
         return self
+
+    def _listen(self, key: str, port: int, handler: type[BaseHTTPRequestHandler]) -> SiteServer:
+        try:
+            return SiteServer((self.host, port), handler)
+        except OSError as exc:
+            if self.free_port_if_busy and port and exc.errno == errno.EADDRINUSE:
+                self.busy_ports.append(port)
+                return self._listen(key, 0, handler)
+            self.stop()
+            reason = "已被其他程序占用（另一个沙盒在运行？）" if exc.errno == errno.EADDRINUSE else "不可用"
+            raise SandboxError(
+                f"沙盒站点 '{key}' 无法监听 {self.host}:{port}：端口 {port} {reason}；"
+                "请换一个起始端口，或用 0 取空闲端口 / "
+                f"sandbox site '{key}' cannot listen on {self.host}:{port}: {exc.strerror or exc} "
+                f"(is another sandbox running? choose another port base, or 0 for free ports)"
+            ) from None
 
     def stop(self) -> None:
         for server, thread in self._servers:

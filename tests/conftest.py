@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -80,6 +82,20 @@ def local_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def held_port(port: int = 0) -> Iterator[int]:
+    """Listen on ``port`` (0: a free one) for the block and yield it; a port another program holds is as busy."""
+    with socket.socket() as holder:
+        try:
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+        except OSError as exc:
+            assert exc.errno == errno.EADDRINUSE, exc
+            yield port
+            return
+        yield holder.getsockname()[1]
 
 
 def base_url_args(web: SandboxWeb, sites: tuple[str, ...] = SITES) -> list[str]:

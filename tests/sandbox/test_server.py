@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
@@ -11,6 +10,7 @@ from crawler.exceptions import SandboxError
 from sandbox.catalog import XSS_PAYLOAD
 from sandbox.manifest import TRAPS, load_manifest
 from sandbox.server import SITES, SandboxWeb
+from tests.conftest import held_port
 from tests.sandbox.conftest import SLOW_SECONDS, fetch
 
 
@@ -110,9 +110,17 @@ def test_broken_html_page_is_broken_but_parseable(web: SandboxWeb) -> None:
 
 
 def test_busy_port_raises_sandbox_error() -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        with pytest.raises(SandboxError, match=rf"'mall'.*127\.0\.0\.1:{port}"):
-            SandboxWeb(port_base=port).start()
+    with held_port() as port, pytest.raises(SandboxError, match=rf"'mall'.*127\.0\.0\.1:{port}"):
+        SandboxWeb(port_base=port).start()
+
+
+def test_busy_port_is_named_in_chinese() -> None:
+    with held_port() as port, pytest.raises(SandboxError, match=rf"端口 {port} 已被其他程序占用"):
+        SandboxWeb(port_base=port).start()
+
+
+def test_a_busy_port_gives_way_to_a_free_one_when_asked() -> None:
+    with held_port() as port, SandboxWeb(port_base=port, free_port_if_busy=True) as web:
+        assert port in web.busy_ports
+        assert web.base_urls["mall"] != f"http://127.0.0.1:{port}/"
+        assert fetch(web.url("mall", "/robots.txt")).status == 200
