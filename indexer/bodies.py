@@ -158,6 +158,15 @@ def mget_previous(keys: list[str]) -> dict[str, Any]:
     return {"ids": keys}
 
 
+def ad_states_page(size: int, after: list[Any] | None) -> dict[str, Any]:
+    """One page of every ad's :data:`PREVIOUS_AD_FIELDS`, in ad-key order (read once to start a ledger)."""
+    body: dict[str, Any] = {"size": size, "sort": [{"ad_key": "asc"}], "_source": PREVIOUS_AD_FIELDS,
+                            "query": {"match_all": {}}, "track_total_hits": False}
+    if after is not None:
+        body["search_after"] = after
+    return body
+
+
 # --- querying ---
 
 def text_clause(text: str) -> dict[str, Any] | None:

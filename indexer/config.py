@@ -61,6 +61,7 @@ class IndexConfig:
     max_retries: int
     retry_interval: float
     journal_path: Path
+    ledger_path: Path
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> IndexConfig:
@@ -76,6 +77,7 @@ class IndexConfig:
             max_retries=settings.getint("ADWATCH_INDEX_MAX_RETRIES"),
             retry_interval=settings.getfloat("ADWATCH_INDEX_RETRY_INTERVAL"),
             journal_path=Path(settings.get("ADWATCH_INDEX_JOURNAL_PATH") or data_dir / "index-journal.db"),
+            ledger_path=Path(settings.get("ADWATCH_INDEX_LEDGER_PATH") or data_dir / "index-ledger.db"),
         )
         config.check()
         return config

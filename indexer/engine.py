@@ -1,7 +1,9 @@
 """The search-engine backend (OpenSearch or Elasticsearch): the storage interface over bulk writes and searches.
 
-Writes are idempotent and script-free.  For each batch the engine is asked,
-in real time (``_mget``), what it holds for the batch's ads; then
+Writes are idempotent and script-free, and need no read first: what the index
+holds for each ad comes from the write ledger (:mod:`indexer.ledger`), a local
+record of what the engine has acknowledged (without one, the engine is asked in
+real time, ``_mget``); then
 
 1. hit documents are created (content the index has never seen) or upserted
    (partial update + upsert, so review state survives), and hits of an older
@@ -20,6 +22,7 @@ never hold up the rest of the batch.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -35,6 +38,7 @@ from indexer.backend import AdResults, HitQuery, HitResults, IndexResult, Reject
 from indexer.bodies import MAPPING_VERSION, Action, Names
 from indexer.clients import RETRYABLE_STATUSES, EngineClient, ndjson
 from indexer.documents import REVIEW_FIELDS, ItemText, ad_document, ad_key, fetched_at, hit_document
+from indexer.ledger import Ledger
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ class ItemPlan:
     item: AdItem
     hit_actions: list[Action] = field(default_factory=list)
     ad_action: Action | None = None
+    #: What the index will hold for the ad once the plan is written (:data:`bodies.PREVIOUS_AD_FIELDS`).
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 def _first_fetched(content_hash: str, ad: dict[str, Any] | None, default: str) -> str:
@@ -57,12 +63,11 @@ def _first_fetched(content_hash: str, ad: dict[str, Any] | None, default: str) -
 
 
 def _state_after(plan: ItemPlan, previous: dict[str, Any] | None) -> dict[str, Any]:
-    """What the ad document will hold once ``plan`` is written."""
+    """What the ad document will hold of :data:`bodies.PREVIOUS_AD_FIELDS` once ``plan`` is written."""
     assert plan.ad_action is not None
     action, source = plan.ad_action
-    if "index" in action:
-        return source
-    return {**(previous or {}), **source["doc"]}
+    written = source if "index" in action else {**(previous or {}), **source["doc"]}
+    return {name: written[name] for name in bodies.PREVIOUS_AD_FIELDS if name in written}
 
 
 def _settled(action: Action, status: int) -> bool:
@@ -97,8 +102,12 @@ class EngineIndex:
 
     def __init__(self, client: EngineClient, prefix: str = "adwatch", replicas: int = 1,
                  version: int = MAPPING_VERSION, max_retries: int = 3, backoff: float = 0.5,
-                 bulk_bytes: int = BULK_BYTES, sub_batch: int = SUB_BATCH, in_flight: int = IN_FLIGHT) -> None:
+                 bulk_bytes: int = BULK_BYTES, sub_batch: int = SUB_BATCH, in_flight: int = IN_FLIGHT,
+                 ledger: Ledger | None = None) -> None:
         self.client = client
+        self.ledger = ledger
+        #: The ads index's UUID while the ledger answers for it; ``None``: ask the engine.
+        self._ledger_uuid: str | None = None
         self.name = client.engine
         self.names = Names(prefix, version)
         self.replicas = replicas
@@ -124,24 +133,58 @@ class EngineIndex:
         """
         live = self.live_version()
         self._put_templates(with_aliases=live in (None, self.names.version))
-        self._ensure_index(self.names.ads_index)
+        created = self._ensure_index(self.names.ads_index)
+        if self.ledger is not None:
+            self._follow(created)
         self._ready = True
+
+    def _follow(self, created: bool) -> None:
+        """Let the ledger answer for the ads index: from its creation, or after reading it in full once."""
+        assert self.ledger is not None
+        index = self.names.ads_index
+        uuid = self._index_uuid(index)
+        if created:
+            self.ledger.start(uuid, index)
+        elif not self.ledger.is_complete(uuid):
+            logger.info("写入账本首次读取索引 %s / the write ledger reads index %s in full once", index, index)
+            self.ledger.start(uuid, index, self._ad_states())
+        self._ledger_uuid = uuid
+
+    def _index_uuid(self, index: str) -> str:
+        response = self.client.request("GET", f"/{index}/_settings/index.uuid")
+        return response[index]["settings"]["index"]["uuid"]
+
+    def _ad_states(self, page: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every ad's state as the index holds it (refreshed first), in pages."""
+        self.client.request("POST", f"/{self.names.ads_index}/_refresh")
+        after: list[Any] | None = None
+        while True:
+            body = bodies.ad_states_page(page, after)
+            hits = self.client.request("POST", f"/{self.names.ads_index}/_search", body=body)["hits"]["hits"]
+            yield from ((hit["_id"], hit["_source"]) for hit in hits)
+            if len(hits) < page:
+                return
+            after = hits[-1]["sort"]
 
     def _put_templates(self, with_aliases: bool) -> None:
         for name, body in bodies.templates(self.names, self.replicas, with_aliases).items():
             self.client.request("PUT", f"/_index_template/{name}", body=body)
 
-    def _ensure_index(self, index: str) -> None:
+    def _ensure_index(self, index: str) -> bool:
+        """Create ``index`` unless it exists; ``True`` when this call created it."""
         if index in self._known_indices:
-            return
+            return False
+        created = False
         if not self.client.request("HEAD", f"/{index}", ignore=(404,)):
             body = {"settings": bodies.refresh_setting(-1)} if self._loading else None
             try:
                 self.client.request("PUT", f"/{index}", body=body)
+                created = True
             except EngineError as exc:
                 if "resource_already_exists_exception" not in str(exc):
                     raise
         self._known_indices.add(index)
+        return created
 
     def cut_over(self, previous: int | None) -> None:
         """Point the read aliases at this version's indices in one atomic step; new months follow."""
@@ -242,13 +285,19 @@ class EngineIndex:
         plans = []
         for key, item in zip(keys, items, strict=True):
             plan = self._plan(item, previous.get(key), force)
-            previous[key] = carried[key] = _state_after(plan, previous.get(key))
+            previous[key] = carried[key] = plan.state = _state_after(plan, previous.get(key))
             plans.append(plan)
         for index in {a[0][next(iter(a[0]))]["_index"] for p in plans for a in p.hit_actions}:
             self._ensure_index(index)
         return plans
 
     def _previous(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """What the index holds for ``keys``: from the ledger, or else asked of the engine."""
+        if self.ledger is not None and self._ledger_uuid is not None:
+            try:
+                return self.ledger.states(self._ledger_uuid, keys)
+            except sqlite3.Error as exc:
+                self._distrust_ledger(exc)
         response = self.client.request("POST", f"/{self.names.ads_index}/_mget", body=bodies.mget_previous(keys),
                                        params={"_source_includes": ",".join(bodies.PREVIOUS_AD_FIELDS)})
         return {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
@@ -283,9 +332,33 @@ class EngineIndex:
         ad_owners = [i for i, plan in enumerate(plans) if i not in blocked and plan.ad_action]
         ad_failed, ad_rejected = self._send([plans[i].ad_action for i in ad_owners])
         blocked |= {ad_owners[position] for position in ad_failed}
+        refused = {rejection.doc_id for rejection in ad_rejected}
+        self._record([plans[i] for i in ad_owners if i not in blocked and ad_key(plans[i].item.canonical_url)
+                      not in refused])
         written = len(hit_actions) + len(ad_owners) - len(failed) - len(ad_failed) - len(rejected) - len(ad_rejected)
         return IndexResult(written=written, deferred=[plans[i].item for i in sorted(blocked)],
                            rejected=rejected + ad_rejected)
+
+    def _record(self, plans: list[ItemPlan]) -> None:
+        """Tell the ledger what the engine acknowledged; if it cannot be told, stop trusting it."""
+        if self.ledger is None or self._ledger_uuid is None or not plans:
+            return
+        try:
+            self.ledger.record(self._ledger_uuid, [(ad_key(plan.item.canonical_url), plan.state) for plan in plans])
+        except sqlite3.Error as exc:
+            self._distrust_ledger(exc)
+
+    def _distrust_ledger(self, exc: sqlite3.Error) -> None:
+        """The ledger failed: ask the engine from now on, and have the ledger read the index afresh next time."""
+        assert self.ledger is not None and self._ledger_uuid is not None
+        uuid, self._ledger_uuid = self._ledger_uuid, None
+        logger.error("写入账本 %s 出错，改为向搜索引擎查询 / the write ledger %s failed, asking the engine instead: %s",
+                     self.ledger.path, self.ledger.path, exc)
+        try:
+            self.ledger.abandon(uuid)
+        except sqlite3.Error:
+            logger.error("写入账本 %s 已不可信，请删除该文件 / the ledger %s can no longer be trusted: delete it",
+                         self.ledger.path, self.ledger.path)
 
     def send_actions(self, actions: list[Action]) -> IndexResult:
         """Bulk raw actions (a journalled rejection being retried)."""
@@ -387,6 +460,8 @@ class EngineIndex:
 
     def close(self) -> None:
         self.client.close()
+        if self.ledger is not None:
+            self.ledger.close()
 
     def iter_items(self, page: int = 200) -> Iterator[AdItem]:
         """Every ad's current version with its hits and their review state (to rebuild another backend)."""

@@ -6,6 +6,7 @@ The nodes are the session's (``opensearch_node`` and ``es_node`` in tests/confte
 from __future__ import annotations
 
 import itertools
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from indexer.backend import AdIndex
 from indexer.clients import EngineClient
 from indexer.engine import EngineIndex
+from indexer.ledger import Ledger
 from indexer.sqlite import SqliteStore
 from indexer.testing import EngineNode
 from tests.conftest import ENGINES
@@ -39,14 +41,15 @@ def drop(index: EngineIndex) -> None:
 
 @contextmanager
 def fresh_index(node: EngineNode) -> Iterator[EngineIndex]:
-    """An initialised, empty index on ``node`` under its own prefix, dropped afterwards."""
-    index = engine_index(node.client())
-    index.init()
-    try:
-        yield index
-    finally:
-        drop(index)
-        index.close()
+    """An initialised, empty index on ``node`` under its own prefix, with its write ledger, dropped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="adwatch-ledger-") as folder:
+        index = engine_index(node.client(), ledger=Ledger(Path(folder) / "index-ledger.db"))
+        index.init()
+        try:
+            yield index
+        finally:
+            drop(index)
+            index.close()
 
 
 @pytest.fixture
