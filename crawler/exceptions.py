@@ -41,3 +41,11 @@ class PlanError(AdWatchError):
 
 class ScheduleError(AdWatchError):
     """The scheduler cannot start or reach its job store."""
+
+
+class AlertConfigError(AdWatchError):
+    """The alerts file (ADWATCH_ALERTS_FILE) is invalid; the message names the file, the entry and the field."""
+
+
+class AlertSendError(AdWatchError):
+    """An alert could not be delivered on one channel (SMTP refused, webhook down or answering an error)."""

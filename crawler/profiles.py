@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from crawler.exceptions import ProfileError
+from crawler.validation import describe_location
 
 ITEM_FIELDS = ("title", "body", "prices", "seller", "category_hints", "image_alts", "url", "canonical_url")
 # Namespaces available to profile XPath: the EXSLT string functions, e.g.
@@ -304,19 +305,6 @@ class Profile(_Strict):
         return None
 
 
-def _describe_location(data: dict, loc: tuple[Any, ...]) -> str:
-    """Turn a pydantic error location into "items[1] (product): field 'fields.title'"."""
-    if len(loc) >= 2 and isinstance(loc[1], int):
-        collection, index = loc[0], loc[1]
-        entries = data.get(collection)
-        label = ""
-        if isinstance(entries, list) and index < len(entries) and isinstance(entries[index], dict):
-            label = f" ({entries[index]['name']})" if "name" in entries[index] else ""
-        field = ".".join(map(str, loc[2:])) or str(collection)
-        return f"{collection}[{index}]{label}: field '{field}'"
-    return f"field '{'.'.join(map(str, loc))}'"
-
-
 def parse_profile(data: Any, source: str) -> Profile:
     """Validate one profile mapping; raise ProfileError naming file, entry and field."""
     if not isinstance(data, dict):
@@ -326,7 +314,7 @@ def parse_profile(data: Any, source: str) -> Profile:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            where = _describe_location(data, tuple(err["loc"]))
+            where = describe_location(data, tuple(err["loc"]))
             message = err["msg"].removeprefix("Value error, ")
             lines.append(f"{source}: profile '{data.get('name', '?')}': {where}: {message}")
         raise ProfileError("\n".join(lines)) from None

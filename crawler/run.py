@@ -10,6 +10,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import BaseSettings
 
+from crawler.alerts import AlertsConfig
 from crawler.config import AdWatchConfig, project_settings
 from crawler.extensions.crawl_report import error_count
 from crawler.pipelines.rule_check import shared_engine
@@ -80,6 +81,7 @@ def crawl_sites(
     Runs the Twisted reactor, so it can be called once per process.
     """
     settings = project_settings(overrides)
+    AlertsConfig.from_settings(settings)  # an invalid alerts file stops here, named, before any crawl starts
     warm_up(settings)
     process = CrawlerProcess(settings)
     crawlers: list[tuple[str, Crawler]] = []

@@ -64,10 +64,15 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.extensions.crawl_report.CrawlReportExtension": 500,
+    "crawler.extensions.alerts.AlertsExtension": 520,
 }
 
 # --- AdWatch's own settings (documented in README.md, "Settings") ---
 
+ADWATCH_ALERTS_CONSOLE_URL = ""
+ADWATCH_ALERTS_ENABLED = True
+ADWATCH_ALERTS_FILE = ""
+ADWATCH_ALERTS_TIMEOUT = 10.0
 ADWATCH_BASE_URLS: dict[str, str] = {}
 ADWATCH_CONSOLE_DB_PATH = ""
 ADWATCH_CONSOLE_HOST = "127.0.0.1"
