@@ -297,33 +297,45 @@ def _read_only(db_path: Path) -> sqlite3.Connection | None:
     return conn
 
 
+def _new_hits(conn: sqlite3.Connection, site: str, since: str, rule: HighRiskHitsRule) -> dict[str, Any]:
+    """The site's hits stored since ``since`` at the rule's severities; the riskiest ads' first hits as examples."""
+    marks = ", ".join("?" * len(rule.severities))
+    rows = conn.execute(
+        f"""SELECT h.ad_id, h.severity, h.article, h.matched, v.title, v.url FROM hits h
+            JOIN ad_versions v ON v.id = h.version_id
+            WHERE h.site = ? AND h.created_at >= ? AND h.severity IN ({marks})
+            ORDER BY v.risk DESC, h.ad_id, h.start""",
+        (site, since, *rule.severities),
+    ).fetchall()
+    first_hit_of_ad: dict[int, sqlite3.Row] = {}
+    for row in rows:
+        first_hit_of_ad.setdefault(row["ad_id"], row)
+    examples = [HitExample(r["title"], r["url"], r["article"], r["matched"], r["severity"])
+                for r in list(first_hit_of_ad.values())[: rule.examples]]  # fmt: skip
+    return {"new_hits": len(rows), "new_hit_ads": len(first_hit_of_ad), "examples": examples}
+
+
+def _recent_items(conn: sqlite3.Connection, site: str, before: str, rule: SiteAnomalyRule) -> list[int]:
+    """Items of the site's last finished crawls that fetched pages, started before ``before``, latest first."""
+    rows = conn.execute(
+        """SELECT items FROM crawl_runs WHERE site = ? AND started_at < ? AND finish_reason = 'finished'
+           AND pages > 0 ORDER BY id DESC LIMIT ?""",
+        (site, before, rule.recent_runs),
+    )
+    return [row["items"] for row in rows]
+
+
 def store_facts(db_path: Path, site: str, since: datetime, rules: AlertRules) -> dict[str, Any]:
-    """From the store, read-only: this crawl's new hits at the rule's severities, and the site's recent runs."""
+    """From the store, read-only: the new hits of the crawl started at ``since``, and the site's earlier runs."""
     conn = _read_only(db_path)
     if conn is None:
         return {}
-    severities = rules.high_risk_hits.severities
     since_text = since.astimezone(UTC).isoformat(timespec="seconds")
     try:
-        rows = conn.execute(
-            f"""SELECT h.ad_id, h.severity, h.article, h.matched, v.title, v.url FROM hits h
-                JOIN ad_versions v ON v.id = h.version_id
-                WHERE h.site = ? AND h.created_at >= ? AND h.severity IN ({', '.join('?' * len(severities))})
-                ORDER BY h.ad_id, h.start""",
-            (site, since_text, *severities),
-        ).fetchall()
-        runs = conn.execute(
-            """SELECT items FROM crawl_runs WHERE site = ? AND started_at < ? AND finish_reason = 'finished'
-               AND pages > 0 ORDER BY id DESC LIMIT ?""",
-            (site, since_text, rules.site_anomaly.recent_runs),
-        ).fetchall()
+        found = _new_hits(conn, site, since_text, rules.high_risk_hits)
+        return {**found, "recent_items": _recent_items(conn, site, since_text, rules.site_anomaly)}
     finally:
         conn.close()
-    first_of_each_ad = list({row["ad_id"]: row for row in reversed(rows)}.values())[::-1]
-    examples = [HitExample(r["title"], r["url"], r["article"], r["matched"], r["severity"])
-                for r in first_of_each_ad[: rules.high_risk_hits.examples]]  # fmt: skip
-    return {"new_hits": len(rows), "new_hit_ads": len(first_of_each_ad), "examples": examples,
-            "recent_items": [row["items"] for row in runs]}  # fmt: skip
 
 
 # --- the rules ------------------------------------------------------------------------------------

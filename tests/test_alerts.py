@@ -179,7 +179,7 @@ def test_crawled_text_cannot_add_links_tags_or_lines_to_a_robots_markdown() -> N
 # --- the store, read-only ---
 
 
-def test_the_store_gives_this_crawls_new_hits_and_the_sites_earlier_runs(tmp_path: Path) -> None:
+def test_the_store_gives_this_crawls_new_hits_riskiest_first_and_the_sites_earlier_runs(tmp_path: Path) -> None:
     db_path = tmp_path / "adwatch.db"
     with SqliteStore(db_path) as store:
         for items in (40, 45, 50):
@@ -191,6 +191,7 @@ def test_the_store_gives_this_crawls_new_hits_and_the_sites_earlier_runs(tmp_pat
         store.save_items([checked_item(n) for n in range(3)])
     found = store_facts(db_path, "pharmacy", since, AlertRules())
     assert (found["new_hits"], found["new_hit_ads"]) == (3, 3)
+    assert [e.title for e in found["examples"]] == ["最佳药品 2", "最佳药品 1", "最佳药品 0"]  # riskiest first
     assert found["recent_items"] == [50, 45, 40]
     assert store_facts(db_path, "pharmacy", datetime.now(UTC) + timedelta(seconds=2), AlertRules())["new_hits"] == 0
     assert store_facts(tmp_path / "missing.db", "pharmacy", since, AlertRules()) == {}
@@ -204,4 +205,4 @@ def checked_item(n: int) -> AdItem:
            "explanation": "绝对化用语", "penalty": ""}  # fmt: skip
     return AdItem(url=f"http://pharmacy.test/d/{n}", site="pharmacy", canonical_url=f"http://pharmacy.test/d/{n}",
                   title=f"最佳药品 {n}", content_hash=f"h{n}", fetched_at="2026-12-05T16:00:00+00:00",
-                  hits=[hit])  # fmt: skip
+                  hits=[hit], risk=n / 10)  # fmt: skip

@@ -41,7 +41,7 @@ def hook(name: str, url: str, **fields: str) -> dict:
     return {"name": name, "type": "webhook", "url": url, **fields}
 
 
-def test_a_crawl_with_hundreds_of_hits_sends_one_message_per_channel_with_the_counts(
+def test_a_crawl_with_dozens_of_hits_sends_one_message_per_channel_with_the_counts(
     web: SandboxWeb, tmp_path: Path
 ) -> None:
     with smtp_server() as smtp, webhook_receiver() as robots, webhook_receiver(answer=b"") as generic:
