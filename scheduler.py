@@ -71,7 +71,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crawler.config import PROJECT_ROOT, AdWatchConfig, project_settings
 from crawler.exceptions import AdWatchError, ScheduleError
-from crawler.plans import PlanSet, SiteTrigger, load_plans
+from crawler.plans import Plan, PlanSet, SiteTrigger, load_plans
 
 logger = logging.getLogger(__name__)
 out_console = Console()
@@ -528,11 +528,16 @@ class CrawlService:
         the site's lease, so it never overlaps another run of the site; busy, it is recorded as skipped.
         """
         trigger = self.triggers.get(site)
-        if trigger is None:
+        if trigger is None and kind == "scheduled":
             raise ScheduleError(f"站点未列入计划 site {site!r} is in no plan")
         now = self.now()
-        scheduled_for = (trigger.latest_fire(now) if kind == "scheduled" else None) or now
-        plan = trigger.plan_at(scheduled_for)
+        scheduled_for = (trigger.latest_fire(now) if trigger and kind == "scheduled" else None) or now
+        plan = trigger.plan_at(scheduled_for) if trigger else None
+        return self._run_leased(site, kind, scheduled_for, plan)
+
+    def _run_leased(self, site: str, kind: str, scheduled_for: datetime, plan: Plan | None) -> RunRecord:
+        """Claim the (job, scheduled time) row, take the site's lease, crawl; if busy, record the run skipped."""
+        now = self.now()
         max_runtime = plan.max_runtime if plan and plan.max_runtime else self.config.max_runtime
         row = {
             "job_id": JOB_PREFIX + site,
@@ -546,13 +551,13 @@ class CrawlService:
         }
         run_id = self.runs.claim_run(row)
         if run_id is None:
-            logger.info("Not running %s for %s: that run happened already", site, scheduled_for)
+            logger.info("未重复运行 not running %s for %s: that run happened already", site, scheduled_for)
             return RunRecord(None, site, scheduled_for, "duplicate")
         with self._lease(row["job_id"], now, max_runtime) as held:
             if not held:
-                skipped = CrawlOutcome("skipped", message="busy: another run of this site holds the lease")
+                skipped = CrawlOutcome("skipped", message="站点正在抓取 busy: another run of this site holds the lease")
                 self.runs.finish_run(run_id, skipped, now)
-                logger.warning("Skipped %s at %s: another run of it is in progress", site, scheduled_for)
+                logger.warning("已跳过 skipped %s at %s: another run of it is in progress", site, scheduled_for)
                 return RunRecord(run_id, site, scheduled_for, "skipped", skipped)
             outcome = self.launcher.run(site, max_runtime)
             self.runs.finish_run(run_id, outcome, self.now())
@@ -832,7 +837,7 @@ def _add_window(data: dict[str, Any], spec: str) -> str:
     return name
 
 
-# --- ``python -m scheduler crawl-one``: the crawl child process ---------------------------
+# --- ``python -m scheduler crawl-one | trigger``: the crawl child processes ------------------
 
 
 def _child_main(argv: list[str]) -> int:
@@ -845,8 +850,32 @@ def _child_main(argv: list[str]) -> int:
     one.add_argument("--jobdir", type=Path, required=True)
     one.add_argument("--result", type=Path, required=True)
     one.add_argument("--log-file", type=Path, required=True)
+    now = sub.add_parser("trigger", help="crawl one site now, honouring its lease (started by the console)")
+    now.add_argument("site")
     args = parser.parse_args(argv)
+    if args.command == "trigger":
+        record = _manual_service().run_site(args.site, kind="manual")
+        return 0 if record.status == "ok" else 1
     return crawl_one(args.site, args.jobdir, args.result, args.log_file)
+
+
+def _manual_service() -> CrawlService:
+    """A service for one manual run: the plans if they load (for the site's max run time), else none."""
+    config = ScheduleConfig.from_settings(project_settings())
+    try:
+        plans = load_plans(config.plan_dirs, known_sites(), config.timezone)
+    except AdWatchError as exc:
+        logger.warning("计划无法载入，按默认设置抓取 plans not loaded, crawling with the defaults: %s", exc)
+        plans = PlanSet((), config.timezone)
+    return CrawlService(config, plans, CrawlLauncher(config.data_dir, config.kill_grace))
+
+
+def launch_crawl(site: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``python -m scheduler trigger SITE`` in the background (its log is the crawl's own, per run)."""
+    environment = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))}
+    return subprocess.Popen([sys.executable, "-m", "scheduler", "trigger", site], env=environment,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
 
 
 if __name__ == "__main__":

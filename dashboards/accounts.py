@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases": frozenset({"chief", "inspector"}),           # transferred cases and their evidence
     "audit": frozenset({"chief", "admin"}),               # the audit log
     "users": frozenset({"admin"}),                        # accounts
+    "monitor": frozenset({"chief", "admin"}),             # crawl monitor and site health; start and stop crawls
 }
 
 MIN_PASSWORD_LENGTH = 10

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
 from crawler.config import AdWatchConfig
 from crawler.exceptions import AdWatchError
+from crawler.monitor import MonitorConfig
 from evidence.config import EvidenceConfig
 from indexer.config import IndexConfig
+from scheduler import ScheduleConfig
 
 
 class ConsoleConfigError(AdWatchError):
@@ -22,6 +26,8 @@ class ConsoleConfig:
     base: AdWatchConfig
     index: IndexConfig
     evidence: EvidenceConfig
+    monitor: MonitorConfig
+    schedule: ScheduleConfig
     db_path: Path
     host: str = "127.0.0.1"
     port: int = 8700
@@ -30,6 +36,9 @@ class ConsoleConfig:
     login_max_failures: int = 5
     login_window: float = 900.0
     page_size: int = 50
+    #: The environment of crawls started from the console: this console's ADWATCH_* settings, so they crawl into
+    #: the same store with the same profiles.
+    crawl_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ConsoleConfig:
@@ -38,6 +47,8 @@ class ConsoleConfig:
             base=base,
             index=IndexConfig.from_settings(settings),
             evidence=EvidenceConfig.from_settings(settings),
+            monitor=MonitorConfig.from_settings(settings),
+            schedule=ScheduleConfig.from_settings(settings),
             db_path=Path(settings.get("ADWATCH_CONSOLE_DB_PATH") or base.data_dir / "console.db"),
             host=settings.get("ADWATCH_CONSOLE_HOST") or "127.0.0.1",
             port=settings.getint("ADWATCH_CONSOLE_PORT"),
@@ -46,6 +57,7 @@ class ConsoleConfig:
             login_max_failures=settings.getint("ADWATCH_CONSOLE_LOGIN_MAX_FAILURES"),
             login_window=settings.getfloat("ADWATCH_CONSOLE_LOGIN_WINDOW"),
             page_size=settings.getint("ADWATCH_CONSOLE_PAGE_SIZE"),
+            crawl_env=settings_environment(settings),
         )
         config.check()
         return config
@@ -57,3 +69,21 @@ class ConsoleConfig:
             raise ConsoleConfigError("ADWATCH_CONSOLE_LOGIN_MAX_FAILURES must be ≥ 1 and _LOGIN_WINDOW > 0")
         if not 1 <= self.page_size <= 500:
             raise ConsoleConfigError(f"ADWATCH_CONSOLE_PAGE_SIZE must be 1–500, got {self.page_size}")
+
+
+def settings_environment(settings: BaseSettings) -> dict[str, str]:
+    """This process's environment with every ADWATCH_* setting as crawler/settings.py reads it back (JSON for
+    lists and mappings, ``true``/``false`` for flags)."""
+    env = dict(os.environ)
+    for name, value in settings.copy_to_dict().items():
+        if name.startswith("ADWATCH_"):
+            env[name] = _as_text(value)
+    return env
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crawler.monitor import MonitorStore
 from crawler.profiles import load_profiles
 from dashboards.accounts import Accounts
 from dashboards.catalog import Catalog, catalog
@@ -54,8 +56,15 @@ class Services:
             config.index.target, config.index)
         self.workflow = Workflow(self.db, self.backend, self.store, self.catalog)
         self.evidence = EvidenceStore(config.evidence.db_path)
+        self.monitor = MonitorStore(config.monitor.db_path)
+        #: Crawls this console started (``python -m scheduler trigger``), reaped as they end.
+        self.launched: list[subprocess.Popen[bytes]] = []
+
+    def reap(self) -> None:
+        self.launched = [proc for proc in self.launched if proc.poll() is None]
 
     def close(self) -> None:
+        self.monitor.close()
         if self.backend is not self.store:
             self.backend.close()
         self.evidence.close()

@@ -87,7 +87,7 @@ async def home(request: Request) -> Response:
 
 
 #: The console's own scripts, served to logged-in users only (no CDN: the intranet has none).
-ASSETS = {"console.js": "text/javascript", "echarts.min.js": "text/javascript"}
+ASSETS = {"console.js": "text/javascript", "echarts.min.js": "text/javascript", "monitor.js": "text/javascript"}
 
 
 @router.get("/static/{name}")

@@ -22,6 +22,7 @@ ROLES = ("anonymous", *ACCOUNTS)
 REVIEW = {"reviewer1", "chief1"}
 CASES = {"chief1", "inspector1"}
 EVERYONE = set(ACCOUNTS)
+MONITOR = {"chief1", "admin1"}
 
 #: (path template, who gets it) for every GET route; everyone else gets 403 (anonymous: the login page).
 GET_ROUTES = [
@@ -42,6 +43,10 @@ GET_ROUTES = [
     ("/users", {"admin1"}),
     ("/audit", {"chief1", "admin1"}),
     ("/static/{name}", EVERYONE),
+    ("/monitor", MONITOR),
+    ("/monitor/live", MONITOR),
+    ("/monitor/runs/{run_id}", MONITOR),
+    ("/monitor/runs/{run_id}/log", MONITOR),
 ]
 
 #: (path template, form, who may) for every POST route.  The forms are refused on their merits (409) once the
@@ -56,6 +61,8 @@ POST_ROUTES = [
     ("/users/{username}/disable", {}, {"admin1"}),
     ("/users/{username}/enable", {}, {"admin1"}),
     ("/users/{username}/password", {"password": "short"}, {"admin1"}),
+    ("/monitor/crawls", {"site": "no-such-site"}, MONITOR),
+    ("/monitor/runs/{run_id}/stop", {}, MONITOR),  # the session crawl's runs have all finished
 ]
 UNTESTED = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}  # tested in test_console_e2e / below
 
@@ -80,8 +87,9 @@ def world(sqlite_console: Console) -> dict[str, str]:
     with sqlite3.connect(sqlite_console.db_path) as conn:
         other = conn.execute("SELECT id FROM hits WHERE id != ? AND review_status = 'pending' LIMIT 1",
                              (hit_id,)).fetchone()[0]
+        run_id = conn.execute("SELECT min(id) FROM crawl_monitor").fetchone()[0]
     return {"hit_id": hit_id, "other": other, "case_no": "稽-2026-0001", "name": "console.js",
-            "username": "nobody"}
+            "username": "nobody", "run_id": run_id}
 
 
 def _client(console: Console, role: str) -> httpx.Client:

@@ -1,0 +1,81 @@
+"""The 运行监控 page's figures: the crawls (live, from ``crawl_monitor``) and each site's health (from ``crawl_runs``).
+
+A site's health is read from its recent runs: when it last crawled to the end
+with pages, its error rate, its items per crawl over time, and two flags — the
+site failing (its last run fetched nothing, or errors outnumber pages), and the
+site changed or gone quiet (its last run fetched pages but found far fewer items
+than its recent level: below ``ADWATCH_MONITOR_QUIET_RATIO`` of the median of the
+``ADWATCH_MONITOR_RECENT_RUNS`` runs before it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from statistics import median
+
+from crawler.monitor import MonitorConfig, MonitoredRun
+
+#: What the page calls each crawl state and finish reason.
+STATE_LABELS = {"running": "运行中", "stopping": "正在停止", "finished": "已结束", "lost": "失联（进程已退出？）"}
+REASON_LABELS = {"finished": "完成", "stopped": "已手动停止", "shutdown": "被中断", "closespider_timeout": "超时"}
+FAILING = "抓取失败"
+QUIET = "疑似改版或沉寂"
+
+
+def state_label(run: MonitoredRun) -> str:
+    """``已结束（已手动停止）``: the crawl's state, and how it ended."""
+    label = STATE_LABELS.get(run.state, run.state)
+    reason = REASON_LABELS.get(run.finish_reason, run.finish_reason)
+    return f"{label}（{reason}）" if reason else label
+
+
+@dataclass
+class SiteHealth:
+    site: str
+    title: str
+    runs: int = 0
+    last_run_at: str = ""
+    last_ok_at: str = ""
+    last_items: int = 0
+    usual_items: float = 0.0
+    error_rate: float = 0.0
+    flags: list[str] = field(default_factory=list)
+
+
+def _recent_runs(conn: sqlite3.Connection, site: str, limit: int) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM crawl_runs WHERE site = ? ORDER BY finished_at DESC, id DESC LIMIT ?",
+                        (site, limit)).fetchall()
+
+
+def site_health(conn: sqlite3.Connection, titles: dict[str, str], config: MonitorConfig) -> list[SiteHealth]:
+    """Every site that has crawled, flagged ones first."""
+    sites = [row[0] for row in conn.execute("SELECT DISTINCT site FROM crawl_runs ORDER BY site")]
+    health = [_health(conn, site, titles.get(site, site), config) for site in sites]
+    return sorted(health, key=lambda h: (not h.flags, h.site))
+
+
+def _health(conn: sqlite3.Connection, site: str, title: str, config: MonitorConfig) -> SiteHealth:
+    runs = _recent_runs(conn, site, config.recent_runs + 1)
+    last, before = runs[0], runs[1:]
+    ok = conn.execute("SELECT max(finished_at) FROM crawl_runs WHERE site = ? AND finish_reason = 'finished' "
+                      "AND pages > 0", (site,)).fetchone()[0]
+    pages = sum(run["pages"] for run in runs)
+    errors = sum(run["errors"] for run in runs)
+    health = SiteHealth(site, title, runs=len(runs), last_run_at=last["finished_at"], last_ok_at=ok or "",
+                        last_items=last["items"], error_rate=errors / max(pages, 1))
+    health.usual_items = median(run["items"] for run in before) if before else float(last["items"])
+    if last["pages"] == 0 or last["errors"] > last["pages"]:
+        health.flags.append(FAILING)
+    elif before and health.usual_items > 0 and last["items"] < config.quiet_ratio * health.usual_items:
+        health.flags.append(QUIET)
+    return health
+
+
+def items_series(conn: sqlite3.Connection, titles: dict[str, str], per_site: int = 30) -> list[dict[str, object]]:
+    """Items per crawl over time, one series per site (its latest ``per_site`` runs), for the ECharts chart."""
+    series = []
+    for (site,) in conn.execute("SELECT DISTINCT site FROM crawl_runs ORDER BY site").fetchall():
+        runs = reversed(_recent_runs(conn, site, per_site))
+        series.append({"name": titles.get(site, site), "data": [[run["finished_at"], run["items"]] for run in runs]})
+    return series
