@@ -23,7 +23,7 @@ import re
 import sqlite3
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -493,7 +493,7 @@ class Alert:
                        for f in self.findings],
             "crawl": {"finish_reason": facts.finish_reason, "pages": facts.pages, "items": facts.items,
                       "errors": facts.errors, "new_hits": facts.new_hits, "new_hit_ads": facts.new_hit_ads},
-            "examples": [e.__dict__ for e in facts.examples],
+            "examples": [asdict(e) for e in facts.examples],
         }  # fmt: skip
 
 
