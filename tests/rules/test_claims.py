@@ -101,8 +101,9 @@ def test_a_registration_number_without_an_approval_number_is_a_finding_not_a_fla
 
 def test_a_claim_hit_names_the_articles_it_also_engages(engine: RuleEngine) -> None:
     (hit,) = [h for h in engine.check("坚持服用3个月，血糖恢复正常").hits if h.rule_id == "claim17-health-outcome"]
-    assert hit.article_key == "广告法第十七条" and hit.see_also == ("广告法第二十八条", "广告法第四条")
-    assert hit.article == "广告法第十七条；另见广告法第二十八条、广告法第四条"
+    also = ("广告法第二十八条", "广告法第四条", "广告法第十八条", "反不正当竞争法第八条")
+    assert hit.article_key == "广告法第十七条" and hit.see_also == also
+    assert hit.article == "广告法第十七条；另见广告法第二十八条、广告法第四条、广告法第十八条、反不正当竞争法第八条"
 
 
 def test_no_cited_article_waits_for_verification(engine: RuleEngine) -> None:

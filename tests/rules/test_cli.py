@@ -42,11 +42,15 @@ def test_jsonl_contract() -> None:
     first, second, third = lines
     assert set(first) == {"id", "flagged", "categories", "hits"}
     assert first["flagged"] and set(first["hits"][0]) == HIT_KEYS
-    assert first["hits"][0]["article"] == "广告法第九条第三项；另见广告法第二十八条、广告法第四条"
+    false_publicity = "、反不正当竞争法第八条"
+    assert first["hits"][0]["article"] == "广告法第九条第三项；另见广告法第二十八条、广告法第四条" + false_publicity
     articles = {hit["article"] for hit in second["hits"]}
     see_also = "；另见广告法第二十八条、广告法第四条"
-    assert {"广告法第十七条" + see_also, "食品安全法第七十三条第一款" + see_also} <= articles
-    assert {tuple(hit["see_also"]) for hit in second["hits"]} == {("广告法第二十八条", "广告法第四条")}
+    assert {"广告法第十七条" + see_also + false_publicity, "食品安全法第七十三条第一款" + see_also} <= articles
+    assert {tuple(hit["see_also"]) for hit in second["hits"]} == {
+        ("广告法第二十八条", "广告法第四条", "反不正当竞争法第八条"),
+        ("广告法第二十八条", "广告法第四条"),
+    }
     assert second["categories"] == ["food"]
     assert third == {"id": "c", "flagged": False, "categories": ["general"], "hits": []}
 
