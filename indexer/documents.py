@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ CONTEXT_CHARS = 30
 REPORT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
+@lru_cache(maxsize=65536)
 def ad_key(canonical_url: str) -> str:
     """Stable id of an ad: one per canonical URL."""
     return hashlib.sha1(canonical_url.encode("utf-8")).hexdigest()[:20]
@@ -40,6 +42,7 @@ def fetched_at(item: AdItem) -> str:
     return item.fetched_at or datetime.now(UTC).isoformat(timespec="seconds")
 
 
+@lru_cache(maxsize=4096)
 def report_day(timestamp: str) -> str:
     """The Beijing-time date of a fetch time: reviewers, 双十一 and the monthly sheet count days in Beijing.
 
@@ -74,24 +77,31 @@ class ItemText:
         return cls(text, token_string(text), token_string(item.title))
 
 
-def hit_document(item: AdItem, hit: dict[str, Any], text: ItemText, when: str = "") -> dict[str, Any]:
-    """The crawl-side fields of one hit (review fields only if ``hit`` carries them, as in a rebuild).
+def hit_documents(item: AdItem, text: ItemText, when: str = "") -> list[dict[str, Any]]:
+    """The crawl-side fields of each of the item's hits (review fields only where a hit carries them, as in a
+    rebuild).  ``when`` is when this content was first fetched (default: the item's fetch time).
 
-    ``when`` is when this content was first fetched (default: the item's fetch time).
+    The fields every hit of the item shares are built once: an ad has a handful of hits.
     """
     when = when or fetched_at(item)
-    start, end = int(hit["start"]), int(hit["end"])
-    doc = {
-        "hit_id": hit_id(item.canonical_url, item.content_hash, hit["rule_id"], start),
+    shared = {
         "ad_key": ad_key(item.canonical_url), "canonical_url": item.canonical_url, "url": item.url,
         "site": item.site, "title": item.title, "seller": item.seller, "content_hash": item.content_hash,
+        "risk": item.risk, "fetched_at": when, "day": report_day(when), "raw_ref": item.raw_ref, "current": True,
+        "text": text.text, "text_tokens": text.text_tokens, "title_tokens": text.title_tokens,
+    }
+    return [_hit_document(item, hit, text.text, shared) for hit in item.hits]
+
+
+def _hit_document(item: AdItem, hit: dict[str, Any], text: str, shared: dict[str, Any]) -> dict[str, Any]:
+    start, end = int(hit["start"]), int(hit["end"])
+    doc = {
+        "hit_id": hit_id(item.canonical_url, item.content_hash, hit["rule_id"], start), **shared,
         "rule_id": hit["rule_id"], "law": hit.get("law", ""), "article": hit.get("article", ""),
         "article_key": hit.get("article_key", ""), "severity": hit.get("severity", ""),
         "category": hit.get("category", ""), "matched": hit.get("matched", ""), "start": start, "end": end,
-        "explanation": hit.get("explanation", ""), "penalty": hit.get("penalty", ""), "risk": item.risk,
-        "fetched_at": when, "day": report_day(when), "raw_ref": item.raw_ref, "current": True,
-        "context": text.text[max(0, start - CONTEXT_CHARS):end + CONTEXT_CHARS],
-        "text": text.text, "text_tokens": text.text_tokens, "title_tokens": text.title_tokens,
+        "explanation": hit.get("explanation", ""), "penalty": hit.get("penalty", ""),
+        "context": text[max(0, start - CONTEXT_CHARS):end + CONTEXT_CHARS],
     }
     doc.update({key: hit[key] for key in REVIEW_FIELDS if hit.get(key)})
     return doc

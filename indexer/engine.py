@@ -37,7 +37,7 @@ from indexer import bodies
 from indexer.backend import AdResults, HitQuery, HitResults, IndexResult, Rejection, Review
 from indexer.bodies import MAPPING_VERSION, Action, Names
 from indexer.clients import RETRYABLE_STATUSES, EngineClient, ndjson
-from indexer.documents import REVIEW_FIELDS, ItemText, ad_document, ad_key, fetched_at, hit_document
+from indexer.documents import REVIEW_FIELDS, ItemText, ad_document, ad_key, fetched_at, hit_documents
 from indexer.ledger import Ledger
 
 logger = logging.getLogger(__name__)
@@ -309,7 +309,7 @@ class EngineIndex:
             return ItemPlan(item, [], bodies.ad_seen(self.names.ads_index, key, last_seen))
         text = ItemText.of(item)
         when = _first_fetched(item.content_hash, previous, fetched_at(item))
-        hit_docs = [hit_document(item, hit, text, when) for hit in item.hits]
+        hit_docs = hit_documents(item, text, when)
         write = bodies.hit_create if previous is None and not force else bodies.hit_upsert
         actions = [write(self.names.hits_index(when), doc) for doc in hit_docs]
         new_ids = [doc["hit_id"] for doc in hit_docs]
@@ -367,7 +367,7 @@ class EngineIndex:
 
     def _send(self, actions: list[Action]) -> tuple[list[int], list[Rejection]]:
         """Bulk with retries and back-off; returns positions still failing (retryably) and the rejections."""
-        lines = [ndjson(action).encode("utf-8") for action in actions]
+        lines = [ndjson(action) for action in actions]
         pending, rejections = list(range(len(actions))), []
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -407,7 +407,8 @@ class EngineIndex:
             if status in RETRYABLE_STATUSES or status == 409:
                 retry.append(position)
             else:
-                rejections.append(Rejection(outcome.get("_id", ""), outcome.get("_index", ""), _reason(outcome),
+                target = next(iter(actions[position][0].values()))
+                rejections.append(Rejection(target.get("_id", ""), target.get("_index", ""), _reason(outcome),
                                             actions[position]))
 
     # --- reading ---

@@ -21,7 +21,6 @@ fleet's ingest).
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
@@ -29,6 +28,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS indices (
 CREATE TABLE IF NOT EXISTS ads (
     uuid TEXT NOT NULL,
     ad_key TEXT NOT NULL,
-    state TEXT NOT NULL,
+    state BLOB NOT NULL,
     PRIMARY KEY (uuid, ad_key)
 ) WITHOUT ROWID;
 """
@@ -105,7 +106,7 @@ class Ledger:
             for start in range(0, len(keys), _KEYS_PER_QUERY):
                 part = keys[start:start + _KEYS_PER_QUERY]
                 marks = ",".join("?" * len(part))
-                found.update((key, json.loads(state)) for key, state in self.conn.execute(
+                found.update((key, orjson.loads(state)) for key, state in self.conn.execute(
                     f"SELECT ad_key, state FROM ads WHERE uuid = ? AND ad_key IN ({marks})", (uuid, *part)))
         return found
 
@@ -116,7 +117,7 @@ class Ledger:
 
     def _put(self, uuid: str, states: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         self.conn.executemany("INSERT OR REPLACE INTO ads(uuid, ad_key, state) VALUES (?, ?, ?)",
-                              [(uuid, key, json.dumps(state, ensure_ascii=False)) for key, state in states])
+                              [(uuid, key, orjson.dumps(state)) for key, state in states])
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -45,9 +45,9 @@ def test_a_rejected_document_is_reported_with_the_reason_and_blocks_nothing(engi
 
 
 def _hits_of(item):
-    from indexer.documents import ItemText, hit_document
+    from indexer.documents import ItemText, hit_documents
 
-    return [hit_document(item, h, ItemText.of(item)) for h in item.hits]
+    return hit_documents(item, ItemText.of(item))
 
 
 def test_highlights_mark_the_query_words_in_the_raw_text(engine_backend: EngineIndex) -> None:
