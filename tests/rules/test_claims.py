@@ -64,6 +64,10 @@ CLAIMS = [
     ("world-leading", "世界领先技术", (), A9, "领先"),
     ("alcohol-efficacy", "每天喝一杯养生酒，解除疲劳，增加体力", (), A23, "饮酒增加体力"),
     ("alcohol-without-measure", "啤酒节无限畅饮，不醉不归", (), A23, "无节制饮酒"),
+    ("result-for-life", "植发后头发浓密，永久不掉", ("medical_service",), A16, "终身效果保证"),
+    ("no-recovery-needed", "隆鼻术后自然逼真，无需恢复期", ("medical_service",), A16, "安全性断言"),
+    ("self-declared-rx", "本品为处方药，用于治疗高血压，网上购买，送货上门", (), A15, "处方药向公众推销"),
+    ("drug-safety-on-goods", "纯中药成分，无毒副作用，孕妇儿童均可使用", (), A17, "“副作用”：易与药品混淆"),
 ]
 
 LAWFUL = [
@@ -98,6 +102,9 @@ LAWFUL = [
     ("first-branch", "第一家分店开业啦", (), "门店序数"),
     ("income-threshold", "每月收入3000元以上的用户可申请", (), "申请条件，不是回报"),
     ("phone-rebate", "话费每月返还20元", (), "话费返还，不是投资回报"),
+    ("pharmacy-rx-notice", "处方药须凭医生处方购买，请在执业药师指导下使用", (), "药房处方药提示"),
+    ("otc-label", "本品为非处方药，请按药品说明书购买和使用", ("drug",), "非处方药"),
+    ("permanent-hair-removal", "冰点永久脱毛，预约咨询", ("medical_service",), "项目名称"),
 ]
 
 EDITORIAL = [
