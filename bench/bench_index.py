@@ -198,6 +198,7 @@ def run(client: EngineClient, hit_count: int, rounds: int, slices: int = 8) -> d
     warm_up(client, make_items(4000, seed=1))
     raw_seconds = indexer_seconds = prepare_seconds = 0.0
     docs = 0
+    slice_ratios: list[float] = []
     size = -(-len(items) // slices)
     for number, start in enumerate(range(0, len(items), size)):  # alternate who goes first: the node drifts
         part = items[start:start + size]
@@ -206,13 +207,16 @@ def run(client: EngineClient, hit_count: int, rounds: int, slices: int = 8) -> d
         prepare_seconds += time.perf_counter() - prepared
         docs += len(lines) // 2
         if number % 2:
-            indexer_seconds += bench_indexer(via_indexer, part)
-            raw_seconds += bench_raw(client, lines)
+            indexer_part = bench_indexer(via_indexer, part)
+            raw_part = bench_raw(client, lines)
         else:
-            raw_seconds += bench_raw(client, lines)
-            indexer_seconds += bench_indexer(via_indexer, part)
+            raw_part = bench_raw(client, lines)
+            indexer_part = bench_indexer(via_indexer, part)
+        raw_seconds, indexer_seconds = raw_seconds + raw_part, indexer_seconds + indexer_part
+        slice_ratios.append(raw_part / indexer_part)
     via_indexer.refresh()
     report(docs, len(items), hit_count, raw_seconds, indexer_seconds, prepare_seconds)
+    print("ratio per slice (each pair run back to back): " + " ".join(f"{r:.2f}" for r in slice_ratios))
     built, hand, total = bench_queries(via_indexer, rounds)
     print(f"reviewer query ({total} hits): built by the indexer {built * 1000:.1f} ms, hand-written "
           f"{hand * 1000:.1f} ms (medians of {rounds}); latency ratio {built / hand:.2f} (target ≤ 1.2)")
