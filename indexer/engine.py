@@ -147,7 +147,7 @@ class EngineIndex:
             self.ledger.start(uuid, index)
         elif not self.ledger.is_complete(uuid):
             logger.info("写入账本首次读取索引 %s / the write ledger reads index %s in full once", index, index)
-            self.ledger.start(uuid, index, self._ad_states())
+            self.ledger.start(uuid, index, list(self._ad_states()))  # read before the ledger's write lock
         self._ledger_uuid = uuid
 
     def _index_uuid(self, index: str) -> str:

@@ -80,8 +80,14 @@ class Ledger:
         return bool(row and row[0])
 
     def start(self, uuid: str, name: str, states: Iterable[tuple[str, Mapping[str, Any]]] = ()) -> None:
-        """Follow the index ``uuid`` from now on, knowing ``states``; forget earlier indices of that name."""
+        """Follow the index ``uuid`` from now on, knowing ``states``; forget earlier indices of that name.
+
+        If another process started the ledger of ``uuid`` meanwhile, its states (and what it has recorded
+        since) are newer than ``states``, which are then dropped.
+        """
         with self._lock, self._transaction():
+            if self.conn.execute("SELECT 1 FROM indices WHERE uuid = ? AND complete = 1", (uuid,)).fetchone():
+                return
             stale = [row[0] for row in self.conn.execute(
                 "SELECT uuid FROM indices WHERE name = ? AND uuid != ?", (name, uuid))]
             self.conn.executemany("DELETE FROM ads WHERE uuid = ?", [(old,) for old in stale])

@@ -108,3 +108,14 @@ def test_a_ledger_that_cannot_be_written_gives_way_to_the_engine(engine_backend:
     assert not engine_backend.ledger.is_complete(uuid)
     engine_backend.index_items(catalogue())  # back to the first content: known from the engine, not the ledger
     assert current_matches(engine_backend) == ["无效退款", "有效率98%"]
+
+
+def test_a_ledger_another_process_started_is_not_overwritten_by_an_older_read(tmp_path: Path) -> None:
+    first, second = Ledger(tmp_path / "index-ledger.db"), Ledger(tmp_path / "index-ledger.db")
+    second_read = [("ad", {"content_hash": "old"})]  # read from the index before the first process wrote
+    first.start("uuid-1", "adwatch-ads-v3", [("ad", {"content_hash": "old"})])
+    first.record("uuid-1", [("ad", {"content_hash": "new"})])
+    second.start("uuid-1", "adwatch-ads-v3", second_read)
+    assert second.states("uuid-1", ["ad"]) == {"ad": {"content_hash": "new"}}
+    first.close()
+    second.close()
