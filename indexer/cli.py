@@ -17,6 +17,7 @@ from indexer.backends import open_engine, open_index
 from indexer.config import IndexConfig, parse_index_url
 from indexer.engine import EngineIndex
 from indexer.journal import Journal
+from indexer.ledger import Ledger
 from indexer.lifecycle import rebuild as rebuild_index
 from indexer.writer import JournaledWriter
 
@@ -91,6 +92,7 @@ def status(as_json: bool) -> None:
     if config.target.is_engine:
         report["engine"] = _engine_status(config)
     report["backlog"], report["rejected"] = _journal_status(config.journal_path)
+    report["ledger"] = {"path": str(config.ledger_path), "indices": _ledger_status(config.ledger_path)}
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
@@ -116,6 +118,16 @@ def _journal_status(path: Path) -> tuple[dict[str, Any], list[dict[str, str]]]:
         journal.close()
 
 
+def _ledger_status(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    ledger = Ledger(path)
+    try:
+        return ledger.summary()
+    finally:
+        ledger.close()
+
+
 def _print_status(report: dict[str, Any]) -> None:
     engine = report.get("engine")
     if engine is None:
@@ -134,6 +146,10 @@ def _print_status(report: dict[str, Any]) -> None:
                f" · {report['journal']}")
     for rejection in report["rejected"]:
         click.echo(f"  被拒 rejected {rejection['id']}: {rejection['reason']}")
+    ledger = report["ledger"]
+    for row in ledger["indices"]:
+        state = "完整 complete" if row["complete"] else "下次写入前重读索引 read again before the next write"
+        click.echo(f"写入账本 write ledger: {row['index']} {row['ads']} 个广告 ads · {state} · {ledger['path']}")
 
 
 @index.command("rebuild")

@@ -100,6 +100,13 @@ class Ledger:
             logger.info("写入账本已忘记 %s 的旧索引 (%d 个) / ledger dropped %d older index(es) named %s",
                         name, len(stale), len(stale), name)
 
+    def summary(self) -> list[dict[str, Any]]:
+        """Each index the ledger follows: its name, how many ads it knows, and whether it is complete."""
+        with self._lock:
+            rows = self.conn.execute("""SELECT i.name, i.complete, count(a.ad_key) FROM indices i
+                                        LEFT JOIN ads a ON a.uuid = i.uuid GROUP BY i.uuid ORDER BY i.name""")
+            return [{"index": name, "ads": ads, "complete": bool(complete)} for name, complete, ads in rows]
+
     def abandon(self, uuid: str) -> None:
         """Stop trusting the ledger of ``uuid`` (a write the engine took could not be recorded)."""
         with self._lock:

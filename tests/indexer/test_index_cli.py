@@ -40,6 +40,9 @@ def test_init_rebuild_status_and_replay(engine_node: EngineNode, tmp_path: Path)
     assert status["engine"]["reachable"] and status["backlog"]["pending"] == 1
     assert {row["index"]: row["docs"] for row in status["engine"]["indices"]} == {
         f"{prefix}-ads-v1": 4, f"{prefix}-hits-v1-2026.11": 5}
+    assert status["ledger"]["indices"] == [{"index": f"{prefix}-ads-v1", "ads": 4, "complete": True}]
+    printed = adwatch_index(["status"], env).stdout
+    assert f"写入账本 write ledger: {prefix}-ads-v1 4 个广告 ads · 完整 complete" in printed
     replayed = adwatch_index(["replay"], env)
     assert replayed.returncode == 0 and "replayed 1" in replayed.stdout
     index = EngineIndex(engine_node.client(), prefix=prefix)
