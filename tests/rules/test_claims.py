@@ -160,6 +160,11 @@ def test_a_hospital_ad_is_classed_a_medical_service_by_its_claims(engine: RuleEn
     assert {"广告法第十六条", "医疗广告管理办法第七条"} <= set(result.article_keys)
 
 
+def test_a_drug_named_by_its_salt_and_form_is_a_drug(engine: RuleEngine) -> None:
+    assert engine.classify("盐酸左氧氟沙星片，消炎，下单包邮").categories == ("drug",)
+    assert engine.classify("盐酸的化学性质").categories == ("general",)
+
+
 def test_a_registration_number_without_an_approval_number_is_a_finding_not_a_flag(engine: RuleEngine) -> None:
     text = "蓝帽子保健食品，国食健注G20170123，保健功能：增强免疫力。保健食品不是药物，不能代替药物治疗疾病"
     result = engine.check(text)
