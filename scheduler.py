@@ -41,11 +41,11 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import click
-import yaml
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from scrapy.settings import BaseSettings
@@ -61,7 +61,9 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy import (
@@ -71,7 +73,16 @@ from sqlalchemy.exc import IntegrityError
 
 from crawler.config import PROJECT_ROOT, AdWatchConfig, project_settings
 from crawler.exceptions import AdWatchError, ScheduleError
-from crawler.plans import Plan, PlanSet, SiteTrigger, load_plans
+from crawler.plans import (
+    Plan,
+    PlanEdit,
+    PlanSet,
+    SiteTrigger,
+    load_plans,
+    plans_fingerprint,
+    save_plan,
+    window_spec,
+)
 
 logger = logging.getLogger(__name__)
 out_console = Console()
@@ -108,7 +119,7 @@ class ScheduleConfig:
         try:
             timezone = ZoneInfo(settings.get("ADWATCH_SCHEDULE_TIMEZONE"))
         except (KeyError, ValueError) as exc:
-            raise ScheduleError(f"ADWATCH_SCHEDULE_TIMEZONE: unknown time zone ({exc})") from None
+            raise ScheduleError(f"ADWATCH_SCHEDULE_TIMEZONE: 未知时区 unknown time zone ({exc})") from None
         config = cls(
             enabled=settings.getbool("ADWATCH_SCHEDULE_ENABLED"),
             db_url=db_url,
@@ -132,9 +143,9 @@ class ScheduleConfig:
             ("WORKERS", self.workers),
         ):
             if value <= 0:
-                raise ScheduleError(f"ADWATCH_SCHEDULE_{name} must be positive, got {value}")
+                raise ScheduleError(f"ADWATCH_SCHEDULE_{name} 须大于零 must be positive, got {value}")
         if self.kill_grace < 0:
-            raise ScheduleError(f"ADWATCH_SCHEDULE_KILL_GRACE must not be negative, got {self.kill_grace}")
+            raise ScheduleError(f"ADWATCH_SCHEDULE_KILL_GRACE 不能为负 must not be negative, got {self.kill_grace}")
 
 
 def _project_path(value: str) -> Path:
@@ -187,11 +198,25 @@ RUNS = SqlTable(
     Column("pages", Integer, nullable=False, default=0),
     Column("ads", Integer, nullable=False, default=0),
     Column("hits", Integer, nullable=False, default=0),
+    Column("pending", Integer, nullable=False, default=0),  # the site's hits awaiting review when the run ended
     Column("errors", Integer, nullable=False, default=0),
     Column("owner", Text, nullable=False),
     Column("message", Text, nullable=False, default=""),
     UniqueConstraint("job_id", "scheduled_for", name="schedule_runs_once"),
 )
+#: One row per running scheduler service: its heartbeat and the plan files it follows (the console shows both).
+SERVICES = SqlTable(
+    "schedule_services",
+    METADATA,
+    Column("owner", Text, primary_key=True),
+    Column("started_at", Text, nullable=False, default=""),
+    Column("seen_at", Float, nullable=False),
+    Column("plans_fingerprint", Text, nullable=False, default=""),
+    Column("plans_loaded_at", Text, nullable=False, default=""),
+    Column("plans_error", Text, nullable=False, default=""),
+)
+#: Columns of ``schedule_runs`` added after stores were first created, with their definitions.
+ADDED_RUN_COLUMNS = {"pending": "INTEGER NOT NULL DEFAULT 0"}
 LEASES = SqlTable(
     "schedule_leases",
     METADATA,
@@ -209,6 +234,7 @@ class CrawlOutcome:
     pages: int = 0
     ads: int = 0
     hits: int = 0
+    pending: int = 0
     errors: int = 0
     message: str = ""
 
@@ -219,6 +245,15 @@ class RunStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         METADATA.create_all(engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since a job store was created (``pending``): added in place, old rows get 0."""
+        present = {column["name"] for column in inspect(self.engine).get_columns(RUNS.name)}
+        with self.engine.begin() as conn:
+            for name, definition in ADDED_RUN_COLUMNS.items():
+                if name not in present:
+                    conn.execute(text(f"ALTER TABLE {RUNS.name} ADD COLUMN {name} {definition}"))
 
     def acquire_lease(self, job_id: str, owner: str, now: datetime, ttl: float) -> bool:
         """Take the job's lease unless another owner holds an unexpired one; atomic in SQLite and PostgreSQL."""
@@ -259,11 +294,27 @@ class RunStore:
             "pages": outcome.pages,
             "ads": outcome.ads,
             "hits": outcome.hits,
+            "pending": outcome.pending,
             "errors": outcome.errors,
             "message": outcome.message[:2000],
         }
         with self.engine.begin() as conn:
             conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
+
+    def record_service(self, owner: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(update(SERVICES).where(SERVICES.c.owner == owner).values(**values)).rowcount == 0:
+                conn.execute(insert(SERVICES).values(owner=owner, **values))
+
+    def forget_service(self, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(SERVICES).where(SERVICES.c.owner == owner))
+
+    def service_state(self) -> dict[str, Any] | None:
+        """The scheduler service heard from last, if any."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(SERVICES).order_by(SERVICES.c.seen_at.desc()).limit(1)).first()
+        return dict(row._mapping) if row else None
 
     def history(self, site: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         query = select(RUNS).order_by(RUNS.c.scheduled_for.desc(), RUNS.c.id.desc()).limit(limit)
@@ -346,7 +397,7 @@ class CrawlLauncher:
             proc.wait(timeout=max_runtime)
             return False
         except subprocess.TimeoutExpired:
-            logger.warning("Crawl pid %d overran its %.0f s; stopping it", proc.pid, max_runtime)
+            logger.warning("抓取超时，正在停止 crawl pid %d overran its %.0f s; stopping it", proc.pid, max_runtime)
             self.stop(proc)
             return True
 
@@ -385,8 +436,8 @@ class CrawlLauncher:
             status = "interrupted"
         else:
             status = "ok" if code == 0 and figures else "failed"
-        message = "" if status == "ok" else f"exit code {code}; log {log}"
-        fields = {k: figures.get(k, 0) for k in ("pages", "ads", "hits", "errors")}
+        message = "" if status == "ok" else f"退出码 exit code {code}; 日志 log {log}"
+        fields = {k: figures.get(k, 0) for k in ("pages", "ads", "hits", "pending", "errors")}
         return CrawlOutcome(status, reason, message=message, **fields)
 
 
@@ -416,10 +467,22 @@ def crawl_one(site: str, jobdir: Path, result: Path, log_file: Path) -> int:
         "pages": outcome.pages,
         "ads": outcome.items,
         "hits": int(stats.get("store/hits", 0)) + int(stats.get("price/hits", 0)),
+        "pending": pending_hits(site),
         "errors": outcome.errors,
     }
     _write_result(result, figures)
     return 0
+
+
+def pending_hits(site: str) -> int:
+    """The site's hits awaiting review now, on its ads' current versions: a re-crawl finds few new hits while
+    many still wait, and the history shows both."""
+    from indexer.sqlite import SqliteStore
+
+    with SqliteStore(AdWatchConfig.from_settings(project_settings()).db_path) as store:
+        return store.conn.execute(
+            """SELECT count(*) FROM hits h JOIN ads a ON a.current_version = h.version_id
+               WHERE h.site = ? AND h.review_status = 'pending'""", (site,)).fetchone()[0]
 
 
 def _write_result(result: Path, figures: dict[str, Any]) -> None:
@@ -469,6 +532,9 @@ class CrawlService:
         self.engine = self.engine or make_engine(self.config.db_url)
         self.runs = RunStore(self.engine)
         self.triggers: dict[str, SiteTrigger] = self.plans.triggers()
+        self.fingerprint = plans_fingerprint(self.config.plan_dirs)
+        #: Set once ``serve`` has started the scheduler and recorded itself for the console.
+        self.serving = threading.Event()
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
             executors={
@@ -514,10 +580,44 @@ class CrawlService:
                 except ConflictingIdError:  # another scheduler added it just now
                     pass
             elif job.trigger != trigger or job.misfire_grace_time != self._grace:
-                self.scheduler.modify_job(job_id, trigger=trigger, misfire_grace_time=self._grace)
+                self.scheduler.modify_job(job_id, **self._changes(job, trigger))
         for job in self.scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) and job.id.removeprefix(JOB_PREFIX) not in self.triggers:
                 self.scheduler.remove_job(job.id)
+
+    def _changes(self, job: Any, trigger: SiteTrigger) -> dict[str, Any]:
+        """A job's new trigger; its next run follows the new plan unless it is paused or already due (missed)."""
+        changes: dict[str, Any] = {"trigger": trigger, "misfire_grace_time": self._grace}
+        now = self.now()
+        if job.trigger != trigger and job.next_run_time is not None and job.next_run_time > now:
+            changes["next_run_time"] = trigger.get_next_fire_time(None, now)
+        return changes
+
+    def reload_plans(self) -> bool:
+        """Follow the plan files if they changed since they were read and are valid; True if the plans changed.
+
+        Invalid files are logged and recorded for the console, and the plans read before stay in force.
+        """
+        fingerprint = plans_fingerprint(self.config.plan_dirs)
+        if fingerprint == self.fingerprint:
+            return False
+        self.fingerprint = fingerprint
+        try:
+            plans = load_plans(self.config.plan_dirs, known_sites(), self.config.timezone)
+        except AdWatchError as exc:
+            logger.error("计划文件有误，仍按上一版计划运行 plans invalid, the last valid plans stay in force: %s", exc)
+            self._record(plans_error=str(exc))
+            return False
+        self.plans, self.triggers = plans, plans.triggers()
+        self.sync_jobs()
+        logger.info("已载入新计划 plans reloaded: %d 个计划 plans, %d 个站点 sites", len(plans.plans),
+                    len(self.triggers))
+        self._record(plans_loaded_at=self.now().isoformat(timespec="seconds"), plans_error="")
+        return True
+
+    def _record(self, **values: Any) -> None:
+        self.runs.record_service(self.owner, seen_at=self.now().timestamp(), plans_fingerprint=self.fingerprint,
+                                 **values)
 
     # running
 
@@ -575,12 +675,19 @@ class CrawlService:
                 self.runs.release_lease(job_id, owner)
 
     def serve(self, stop: threading.Event) -> None:
-        """Run until ``stop`` is set, waking every poll interval to see what other commands changed."""
+        """Run until ``stop`` is set, waking every poll interval to see what other commands changed: the job store
+        (paused, resumed jobs) and the plan files (edited plans are followed without a restart)."""
         self.start()
+        started = self.now().isoformat(timespec="seconds")
+        self._record(started_at=started, plans_loaded_at=started, plans_error="")
+        self.serving.set()
         try:
             while not stop.wait(self.config.poll_seconds):
+                if not self.reload_plans():
+                    self._record()
                 self.scheduler.wakeup()
         finally:
+            self.runs.forget_service(self.owner)
             self.shutdown()
 
 
@@ -607,6 +714,18 @@ def _editing() -> Iterator[CrawlService]:
         yield service
     finally:
         service.scheduler.shutdown(wait=False)
+
+
+@contextmanager
+def job_store(engine: Engine, timezone: tzinfo) -> Iterator[BackgroundScheduler]:
+    """The jobs as the running service keeps them, through a scheduler that runs nothing and changes no plan: for
+    the console to read next runs and to pause or resume a site (the service sees it at its next poll)."""
+    scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=engine)}, timezone=timezone)
+    scheduler.start(paused=True)
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def _local(moment: datetime | None, tz: tzinfo) -> str:
@@ -665,10 +784,7 @@ def list_command(days: int) -> None:
         for column in ("任务 job", "计划 plans", "下次运行 next run"):
             table.add_column(column, overflow="fold")
         for job in sorted(service.scheduler.get_jobs(), key=lambda j: j.id):
-            plans = "; ".join(
-                f"{p.id} ({p.describe_trigger()}, {p.describe_windows()}, 优先级 priority {p.priority})"
-                for p in job.trigger.plans
-            )
+            plans = "; ".join(f"{p.id}（{p.describe()}，优先级 priority {p.priority}）" for p in job.trigger.plans)
             table.add_row(job.id, plans, _local(job.next_run_time, tz))
         out_console.print(table)
         if days:
@@ -690,7 +806,7 @@ def validate_command() -> None:
     config, plans = load_config_and_plans()
     for plan in plans.plans:
         out_console.print(
-            f"✓ {plan.id}: {', '.join(plan.sites)} · {plan.describe_trigger()} · {plan.describe_windows()} · "
+            f"✓ {plan.id}: {plan.describe()} · {', '.join(plan.sites)} · {plan.describe_trigger()} · "
             f"优先级 priority {plan.priority}"
         )
     out_console.print(f"计划有效 plans valid: {len(plans.plans)} 个计划 plans, {len(plans.sites())} 个站点 sites")
@@ -735,8 +851,9 @@ def trigger_command(site: str) -> None:
         raise click.ClickException(f"{site} 正在抓取中 is being crawled right now; 稍后再试 try later")
     outcome = record.outcome or CrawlOutcome(record.status)
     out_console.print(
-        f"{site}: {outcome.status} · 页面 pages {outcome.pages} · 广告 ads {outcome.ads} · "
-        f"命中 hits {outcome.hits} · 错误 errors {outcome.errors} {outcome.message}"
+        f"{site}: {STATUS_LABELS.get(outcome.status, outcome.status)} {outcome.status} · 页面 pages {outcome.pages} · "
+        f"广告 ads {outcome.ads} · 新命中 new hits {outcome.hits} · 待审 pending {outcome.pending} · "
+        f"错误 errors {outcome.errors} {outcome.message}"
     )
 
 
@@ -752,25 +869,37 @@ def history_command(site: str | None, limit: int, as_json: bool) -> None:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    table = Table(title=f"运行记录 run history ({len(rows)})")
-    columns = (
-        "site",
-        "plan_id",
-        "kind",
-        "scheduled_for",
-        "started_at",
-        "finished_at",
-        "status",
-        "pages",
-        "ads",
-        "hits",
-        "errors",
-    )
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"运行记录 run history ({len(rows)})", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    for index, (header, justify) in enumerate(HISTORY_COLUMNS):
+        table.add_column(header, justify=justify, no_wrap=index >= 2, overflow="fold")
     for row in rows:
-        table.add_row(*(str(row[c] if row[c] is not None else "") for c in columns))
+        table.add_row(*_history_row(row, config.timezone))
     out_console.print(table)
+    out_console.print(HISTORY_NOTE, style="dim")
+
+
+#: ``schedule history`` fits 80 columns: (header, justification) of each column; English in the note below it.
+HISTORY_COLUMNS = (("站点", "left"), ("计划", "left"), ("开始", "left"), ("用时", "right"), ("状态", "left"),
+                   ("页面", "right"), ("广告", "right"), ("新命中", "right"), ("待审", "right"), ("错误", "right"))
+HISTORY_NOTE = ("站点 site · 计划 plan（手动 manual）· 开始 started · 用时 took · 状态 status · 页面 pages · "
+                "广告 ads · 新命中：本次新发现 new hits found by the run · 待审：运行结束时该站待审核的命中 pending: "
+                "the site's hits awaiting review when the run ended · 错误 errors")
+#: Run statuses in Chinese.
+STATUS_LABELS = {"ok": "完成", "running": "运行中", "timeout": "超时", "failed": "失败", "skipped": "跳过",
+                 "interrupted": "中断"}
+
+
+def _history_row(row: dict[str, Any], tz: tzinfo) -> list[str]:
+    started = datetime.fromisoformat(row["started_at"])
+    took = ""
+    if row["finished_at"]:
+        seconds = int((datetime.fromisoformat(row["finished_at"]) - started).total_seconds())
+        took = f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+    plan = row["plan_id"] or ("手动" if row["kind"] == "manual" else "—")
+    counts = (str(row[name] or 0) for name in ("pages", "ads", "hits", "pending", "errors"))
+    return [row["site"], plan, f"{started.astimezone(tz):%m-%d %H:%M}", took,
+            STATUS_LABELS.get(row["status"], row["status"]), *counts]
 
 
 @schedule.command("add")
@@ -802,39 +931,16 @@ def add_command(
 ) -> None:
     """新增一个计划（校验全部计划后写入）。 Add a plan to a plan file, after validating every plan with it."""
     config = ScheduleConfig.from_settings(project_settings())
-    if not config.plan_dirs:
-        raise click.ClickException("ADWATCH_SCHEDULE_DIRS 为空 is empty")
-    path = config.plan_dirs[0] / file_name
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-    data = data or {}
     entry: dict[str, Any] = {"id": plan_id, "sites": list(sites), "priority": priority}
     entry.update({k: v for k, v in (("cron", cron), ("interval", interval), ("max_runtime", max_runtime)) if v})
-    entry["windows"] = [_add_window(data, spec) for spec in windows]
-    data.setdefault("plans", []).append(entry)
-    original = path.read_text(encoding="utf-8") if path.exists() else None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    try:
-        load_plans(config.plan_dirs, known_sites(), config.timezone)
-    except AdWatchError:
-        if original is None:
-            path.unlink()
-        else:
-            path.write_text(original, encoding="utf-8")
-        raise
+    defined: dict[str, dict[str, str]] = {}
+    entry["windows"] = [window_spec(spec, defined) for spec in windows]
+    edit = PlanEdit(entry, new_file=file_name, windows=defined)
+    path = save_plan(config.plan_dirs, edit, known_sites(), config.timezone)
     out_console.print(
-        f"已添加计划 plan added: {plan_id} → {path.name}；重启 restart `adwatch schedule run` 生效 to apply"
+        f"已添加计划 plan added: {plan_id} → {path.name}；运行中的调度服务 {config.poll_seconds:g} 秒内载入，"
+        f"无需重启 a running `adwatch schedule run` follows it within {config.poll_seconds:g} s, no restart"
     )
-
-
-def _add_window(data: dict[str, Any], spec: str) -> str:
-    name, sep, span = spec.partition("=")
-    if sep:
-        start, dots, end = span.partition("..")
-        if not dots:
-            raise click.BadParameter(f"应为 NAME=MM-DD..MM-DD, got {spec!r}", param_hint="--window")
-        data.setdefault("windows", {})[name] = {"start": start, "end": end}
-    return name
 
 
 # --- ``python -m scheduler crawl-one | trigger``: the crawl child processes ------------------

@@ -14,11 +14,14 @@ plans can be checked over a simulated month in microseconds.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import hashlib
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import combinations
 from pathlib import Path
@@ -44,10 +47,10 @@ def parse_duration(value: str | float | int) -> float:
     else:
         match = _DURATION.match(value.strip())
         if not match:
-            raise ValueError(f"bad duration {value!r}; use e.g. 90s, 30m, 2h, 1d")
+            raise ValueError(f"时长有误 bad duration {value!r}; 例如 use e.g. 90s, 30m, 2h, 1d")
         seconds = float(match[1]) * _UNITS[match[2]]
     if seconds <= 0:
-        raise ValueError(f"duration must be positive, got {value!r}")
+        raise ValueError(f"时长须大于零 duration must be positive, got {value!r}")
     return seconds
 
 
@@ -73,10 +76,12 @@ class WindowSpec(_Strict):
     def _not_inverted(self) -> WindowSpec:
         start, end = _day_parts(self.start), _day_parts(self.end)
         if (start[0] is None) != (end[0] is None):
-            raise ValueError("start and end must both be MM-DD (yearly) or both YYYY-MM-DD (once)")
+            raise ValueError("起止须同为 MM-DD（每年）或同为 YYYY-MM-DD（一次） "
+                             "start and end must both be MM-DD (yearly) or both YYYY-MM-DD (once)")
         if (start[0] or 0, start[1], start[2]) > (end[0] or 0, end[1], end[2]):
             raise ValueError(
-                f"inverted window: start {self.start} is after end {self.end} (split a window over New Year)"
+                f"起止颠倒（跨年请拆成两个时间窗） inverted window: start {self.start} is after end {self.end} "
+                "(split a window over New Year)"
             )
         return self
 
@@ -94,15 +99,16 @@ class PlanSpec(_Strict):
     @field_validator("id")
     @classmethod
     def _id_is_a_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
-            raise ValueError(f"plan id {value!r} may use letters, digits, '_', '.', '-' only")
+        if not re.fullmatch(r"[\w.-]+", value):
+            raise ValueError(f"计划编号只能用汉字、字母、数字和 _ . - plan id {value!r} may use letters (汉字 too), "
+                             "digits, '_', '.', '-' only")
         return value
 
     @field_validator("sites")
     @classmethod
     def _some_sites(cls, value: list[str]) -> list[str]:
         if not value:
-            raise ValueError("a plan needs at least one site or @group")
+            raise ValueError("至少要有一个站点或 @组 a plan needs at least one site or @group")
         return value
 
     @field_validator("cron")
@@ -111,11 +117,12 @@ class PlanSpec(_Strict):
         if value is not None:
             fields = value.split()
             if len(fields) == 5 and re.search(r"\d", fields[4]):
-                raise ValueError(f"bad cron {value!r}: write the weekday as mon-sun (numbers are ambiguous)")
+                raise ValueError(f"cron 有误 bad cron {value!r}: 星期请写 mon–sun write the weekday as mon-sun "
+                                 "(numbers are ambiguous)")
             try:
                 CronTrigger.from_crontab(value, timezone="Asia/Shanghai")
             except ValueError as exc:
-                raise ValueError(f"bad cron {value!r}: {exc}") from None
+                raise ValueError(f"cron 有误 bad cron {value!r}: {exc}") from None
         return value
 
     @field_validator("interval", "max_runtime")
@@ -128,7 +135,7 @@ class PlanSpec(_Strict):
     @model_validator(mode="after")
     def _one_trigger(self) -> PlanSpec:
         if (self.cron is None) == (self.interval is None):
-            raise ValueError("give exactly one of cron or interval")
+            raise ValueError("cron 与 interval 须给且只给一个 give exactly one of cron or interval")
         return self
 
 
@@ -144,13 +151,13 @@ class PlanFile(_Strict):
 def _day_parts(text: str) -> tuple[int | None, int, int]:
     match = _MONTH_DAY.match(str(text))
     if not match:
-        raise ValueError(f"bad date {text!r}; use MM-DD (every year) or YYYY-MM-DD (once)")
+        raise ValueError(f"日期有误 bad date {text!r}; 请写 use MM-DD（每年 every year）或 or YYYY-MM-DD（一次 once）")
     year = int(match[1]) if match[1] else None
     month, day = int(match[2]), int(match[3])
     try:
         date(year or 2001, month, day)  # 2001: not a leap year, so 02-29 cannot recur yearly
     except ValueError:
-        raise ValueError(f"no such day {text!r}") from None
+        raise ValueError(f"没有这一天 no such day {text!r}") from None
     return year, month, day
 
 
@@ -162,6 +169,17 @@ class Window:
     start: tuple[int, int]
     end: tuple[int, int]
     year: int | None = None
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
+
+    def describe(self) -> str:
+        """``双十一期间 10-20 至 11-12`` (a one-off window with its year)."""
+        year = f"{self.year}-" if self.year is not None else ""
+        return (f"{self.label}期间 {year}{self.start[0]:02d}-{self.start[1]:02d} 至 "
+                f"{year}{self.end[0]:02d}-{self.end[1]:02d}")
 
     def occurrence(self, year: int) -> tuple[date, date]:
         return date(year, *self.start), date(year, *self.end)
@@ -205,8 +223,66 @@ class Plan:
     def describe_trigger(self) -> str:
         return f"cron {self.cron}" if self.cron else f"every {_human(self.interval or 0)}"
 
-    def describe_windows(self) -> str:
-        return ", ".join(w.name for w in self.windows) or "全年 all year"
+    def describe(self) -> str:
+        """The plan in plain Chinese: ``每天 09:00``, ``双十一期间 11-01 至 11-12 每 2 小时``."""
+        when = describe_cron(self.cron) if self.cron else describe_interval(self.interval or 0)
+        return "、".join(w.describe() for w in self.windows) + (" " if self.windows else "") + when
+
+
+_WEEKDAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
+_CHINESE_UNITS = (("d", 86400, "天"), ("h", 3600, "小时"), ("m", 60, "分钟"))
+
+
+def describe_interval(seconds: float) -> str:
+    """``每 2 小时``, ``每 30 分钟``, ``每天``."""
+    if seconds == 86400:
+        return "每天一次"
+    for _, size, name in _CHINESE_UNITS:
+        if seconds >= size and seconds % size == 0:
+            return f"每 {int(seconds // size)} {name}"
+    return f"每 {seconds:g} 秒"
+
+
+def _weekdays(field: str) -> str:
+    """``mon-fri`` → ``周一至周五``, ``mon,wed`` → ``周一、周三``."""
+    parts = []
+    for part in field.split(","):
+        first, _, last = part.partition("-")
+        parts.append(f"周{_WEEKDAYS[first]}" + (f"至周{_WEEKDAYS[last]}" if last else ""))
+    return "、".join(parts)
+
+
+def _clock_times(minute: str, hour: str) -> str | None:
+    if not (minute.isdigit() and re.fullmatch(r"\d+(,\d+)*", hour)):
+        return None
+    return "、".join(f"{int(h):02d}:{int(minute):02d}" for h in hour.split(","))
+
+
+def _past_the_hour(minute: str) -> str:
+    return "整点" if int(minute) == 0 else f"{int(minute)} 分"
+
+
+def describe_cron(cron: str) -> str:
+    """A crontab expression in plain Chinese where it has a common shape; otherwise the expression itself."""
+    minute, hour, day, month, weekday = cron.split()
+    times = _clock_times(minute, hour)
+    if times and month == "*" and day == "*":
+        if weekday == "*":
+            return f"每天 {times}"
+        if re.fullmatch(r"[a-z]{3}(-[a-z]{3})?(,[a-z]{3}(-[a-z]{3})?)*", weekday) and all(
+                name in _WEEKDAYS for name in re.split(r"[-,]", weekday)):
+            return f"每{_weekdays(weekday)} {times}"
+    if times and month == "*" and weekday == "*" and re.fullmatch(r"\d+(,\d+)*", day):
+        return f"每月 {day.replace(',', '、')} 日 {times}"
+    step = re.fullmatch(r"\*/(\d+)", hour)
+    if step and minute.isdigit() and (day, month, weekday) == ("*", "*", "*"):
+        return f"每 {step[1]} 小时（{_past_the_hour(minute)}）"
+    if hour == "*" and minute.isdigit() and (day, month, weekday) == ("*", "*", "*"):
+        return f"每小时（{_past_the_hour(minute)}）"
+    step = re.fullmatch(r"\*/(\d+)", minute)
+    if step and (hour, day, month, weekday) == ("*", "*", "*", "*"):
+        return f"每 {step[1]} 分钟"
+    return f"按 cron「{cron}」"
 
 
 def _human(seconds: float) -> str:
@@ -381,6 +457,18 @@ class PlanSet:
         return sorted(fires)
 
 
+#: Chinese beside pydantic's own messages, by error type.
+_PYDANTIC_ZH = {"missing": "缺少此项", "extra_forbidden": "不支持的字段", "string_type": "应为文字",
+                "int_type": "应为整数", "int_parsing": "应为整数", "list_type": "应为列表", "dict_type": "应为映射",
+                "model_type": "应为映射"}
+
+
+def _message(error: Any) -> str:
+    text = error["msg"].removeprefix("Value error, ")
+    chinese = _PYDANTIC_ZH.get(error["type"])
+    return f"{chinese} {text}" if chinese else text
+
+
 def _pydantic_errors(exc: ValidationError, data: Any, source: str) -> list[str]:
     errors = []
     for error in exc.errors():
@@ -395,7 +483,7 @@ def _pydantic_errors(exc: ValidationError, data: Any, source: str) -> list[str]:
             where += f": windows.{loc[1]}"
             loc = loc[2:]
         field = ".".join(str(part) for part in loc) or "entry"
-        errors.append(f"{where} → {field}: {error['msg'].removeprefix('Value error, ')}")
+        errors.append(f"{where} → {field}: {_message(error)}")
     return errors
 
 
@@ -411,7 +499,8 @@ def _resolve_sites(
             members = groups.get(name[1:], profile_groups.get(name[1:]))
             if members is None:
                 errors.append(
-                    f"{where} → sites: unknown group {name!r}{_did_you_mean(name[1:], [*groups, *profile_groups])}"
+                    f"{where} → sites: 未知的组 unknown group {name!r}"
+                    f"{_did_you_mean(name[1:], [*groups, *profile_groups])}"
                 )
                 continue
             names = members
@@ -419,7 +508,7 @@ def _resolve_sites(
             names = [name]
         for site in names:
             if site not in known:
-                errors.append(f"{where} → sites: unknown site {site!r}{_did_you_mean(site, list(known))}")
+                errors.append(f"{where} → sites: 未知站点 unknown site {site!r}{_did_you_mean(site, list(known))}")
             elif site not in sites:
                 sites.append(site)
     return sites, errors
@@ -427,21 +516,22 @@ def _resolve_sites(
 
 def _did_you_mean(name: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(name, choices, n=1)
-    return f"；did you mean {close[0]!r}?" if close else f"；known: {', '.join(sorted(choices)) or '(none)'}"
+    if close:
+        return f"；did you mean {close[0]!r}? 是否指 {close[0]}"
+    return f"；可用 known: {', '.join(sorted(choices)) or '（无 none）'}"
 
 
 def _window(name: str, spec: WindowSpec) -> Window:
     start, end = _day_parts(spec.start), _day_parts(spec.end)
-    return Window(name, (start[1], start[2]), (end[1], end[2]), start[0])
+    return Window(name, (start[1], start[2]), (end[1], end[2]), start[0], spec.title)
 
 
-def _plans_of_file(path: Path, known: Mapping[str, str]) -> tuple[list[Plan], list[str]]:
+def _plans_of_file(source: str, text: str, known: Mapping[str, str]) -> tuple[list[Plan], list[str]]:
     """Every entry is checked on its own, so that one bad entry does not hide the problems of the others."""
-    source = path.name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        return [], [f"{source}: cannot read the plan file: {exc}"]
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return [], [f"{source}: 无法读取计划文件 cannot read the plan file: {exc}"]
     try:
         parsed = PlanFile.model_validate(data)
     except ValidationError as exc:
@@ -468,13 +558,13 @@ def _plan(
     except ValidationError as exc:
         return None, errors + _entry_errors(exc, where)
     errors += [
-        f"{where} → windows: unknown window {w!r}{_did_you_mean(w, list(windows))}"
+        f"{where} → windows: 未知时间窗 unknown window {w!r}{_did_you_mean(w, list(windows))}"
         for w in spec.windows
         if w not in windows
     ]
     chosen = tuple(windows[w] for w in spec.windows if w in windows)
     errors += [
-        f"{where} → windows: overlapping windows {a.name} and {b.name}"
+        f"{where} → windows: 时间窗重叠 overlapping windows {a.name} and {b.name}"
         for a, b in combinations(chosen, 2)
         if a.overlaps(b)
     ]
@@ -486,7 +576,7 @@ def _plan(
 
 def _entry_errors(exc: ValidationError, where: str) -> list[str]:
     return [
-        f"{where} → {'.'.join(str(p) for p in error['loc']) or 'entry'}: {error['msg'].removeprefix('Value error, ')}"
+        f"{where} → {'.'.join(str(p) for p in error['loc']) or 'entry'}: {_message(error)}"
         for error in exc.errors()
     ]
 
@@ -502,7 +592,8 @@ def _overlap_errors(plans: list[Plan]) -> list[str]:
         if both_always or any(x.overlaps(y) for x in a.windows for y in b.windows):
             errors.append(
                 f"{b.source} → windows: overlaps plan {a.id!r} for {', '.join(shared)} at the same priority "
-                f"{a.priority}; give one a higher priority or separate the windows"
+                f"{a.priority}（同一优先级、同一站点、时间重叠）; 请提高其一的优先级或错开时间窗 give one a higher "
+                "priority or separate the windows"
             )
     return errors
 
@@ -511,22 +602,114 @@ def plan_files(directories: Iterable[Path]) -> list[Path]:
     return [path for directory in directories if directory.is_dir() for path in sorted(directory.glob("*.yaml"))]
 
 
+def read_plan_files(directories: Iterable[Path]) -> dict[Path, str]:
+    """Every ``*.yaml`` plan file and its text."""
+    texts = {}
+    for path in plan_files(directories):
+        try:
+            texts[path] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PlanError(f"{path.name}: 无法读取计划文件 cannot read the plan file: {exc}") from None
+    return texts
+
+
+def plans_fingerprint(directories: Iterable[Path]) -> str:
+    """A digest of the plan files' names and contents: it changes whenever a plan file is edited, added or removed."""
+    digest = hashlib.sha256()
+    for path in plan_files(directories):
+        digest.update(path.name.encode() + b"\0")
+        with contextlib.suppress(OSError):
+            digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def load_plans(directories: Iterable[Path], known_sites: Mapping[str, str], timezone: tzinfo) -> PlanSet:
     """Load and validate every ``*.yaml`` plan file; ``known_sites`` maps profile name → profile group.
 
     Raises :class:`PlanError` listing every problem, each naming file, entry and field.
     """
-    plans, errors = [], []
-    paths = plan_files(directories)
-    if not paths:
+    directories = list(directories)
+    texts = read_plan_files(directories)
+    if not texts:
         raise PlanError(f"没有计划文件 no plan files (*.yaml) in {', '.join(str(d) for d in directories)}")
-    for path in paths:
-        found, problems = _plans_of_file(path, known_sites)
+    return plans_of_texts(texts, known_sites, timezone)
+
+
+def plans_of_texts(texts: Mapping[Path, str], known_sites: Mapping[str, str], timezone: tzinfo) -> PlanSet:
+    """Validate plan files given as texts (the files as they are, or as an edit would leave them)."""
+    plans, errors = [], []
+    for path, text in texts.items():
+        found, problems = _plans_of_file(path.name, text, known_sites)
         plans += found
         errors += problems
     ids = [p.id for p in plans]
-    errors += [f"{p.source} → id: duplicate plan id {p.id!r}" for i, p in enumerate(plans) if p.id in ids[:i]]
+    errors += [f"{p.source} → id: 计划编号重复 duplicate plan id {p.id!r}" for i, p in enumerate(plans)
+               if p.id in ids[:i]]
     errors += _overlap_errors(plans)
     if errors:
         raise PlanError("计划文件有误 invalid plans:\n  " + "\n  ".join(errors))
     return PlanSet(tuple(plans), timezone)
+
+
+# --- editing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanEdit:
+    """A plan written (or rewritten, when ``replaces`` names one) into the plan files, with windows it defines."""
+
+    entry: dict[str, Any]
+    replaces: str = ""
+    new_file: str = "local.yaml"
+    windows: Mapping[str, dict[str, str]] = field(default_factory=dict)
+
+
+def window_spec(spec: str, defined: dict[str, dict[str, str]]) -> str:
+    """A window named in an edit: ``NAME`` (defined in the plan files) or ``NAME=MM-DD..MM-DD``, which defines it in
+    ``defined``; returns the name."""
+    name, sep, span = spec.partition("=")
+    if sep:
+        start, dots, end = span.partition("..")
+        if not dots:
+            raise PlanError(f"时间窗应写作 名称=MM-DD..MM-DD a window is NAME=MM-DD..MM-DD, got {spec!r}")
+        defined[name] = {"start": start, "end": end}
+    return name
+
+
+def save_plan(directories: list[Path], edit: PlanEdit, known_sites: Mapping[str, str], timezone: tzinfo) -> Path:
+    """Write the plan into its file, only if every plan stays valid with it; returns the file written.
+
+    A running scheduler sees the changed file at its next poll and follows it (no restart).
+    """
+    if not directories:
+        raise PlanError("ADWATCH_SCHEDULE_DIRS 为空 is empty")
+    texts = read_plan_files(directories)
+    path = _file_of_plan(texts, edit.replaces) if edit.replaces else directories[0] / edit.new_file
+    data = yaml.safe_load(texts[path]) if path in texts else {}
+    data = data if isinstance(data, dict) else {}
+    entries = list(data.get("plans") or [])
+    index = next((i for i, p in enumerate(entries) if isinstance(p, dict) and p.get("id") == edit.replaces), None)
+    if index is None:
+        entries.append(edit.entry)
+    else:
+        entries[index] = edit.entry
+    data["plans"] = entries
+    if edit.windows:
+        data["windows"] = {**(data.get("windows") or {}), **edit.windows}
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    plans_of_texts({**texts, path: text}, known_sites, timezone)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.saving")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
+    return path
+
+
+def _file_of_plan(texts: Mapping[Path, str], plan_id: str) -> Path:
+    for path, text in texts.items():
+        data = yaml.safe_load(text)
+        if isinstance(data, dict) and any(isinstance(p, dict) and p.get("id") == plan_id
+                                          for p in data.get("plans") or []):
+            return path
+    raise PlanError(f"没有这个计划 no plan {plan_id!r}")

@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit": frozenset({"chief", "admin"}),               # the audit log
     "users": frozenset({"admin"}),                        # accounts
     "monitor": frozenset({"chief", "admin"}),             # crawl monitor and site health; start and stop crawls
+    "plans": frozenset({"chief", "admin"}),               # crawl plans: read, edit, pause, resume, crawl now
 }
 
 MIN_PASSWORD_LENGTH = 10

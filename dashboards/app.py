@@ -20,7 +20,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from crawler.exceptions import AdWatchError, EngineUnavailable
 from dashboards.config import ConsoleConfig
-from dashboards.routes import admin, auth, cases, monitor, reports, review
+from dashboards.routes import admin, auth, cases, monitor, plans, reports, review
 from dashboards.services import Services
 from dashboards.web import LoginRequired, redirect, render
 
@@ -36,7 +36,7 @@ SECURITY_HEADERS = {
 }
 
 #: Every page and form of the console (tests/dashboards/test_roles.py holds each one to its role table).
-ROUTERS = tuple(module.router for module in (auth, review, cases, reports, admin, monitor))
+ROUTERS = tuple(module.router for module in (auth, review, cases, reports, admin, monitor, plans))
 
 
 class ResponseHeaders(BaseHTTPMiddleware):

@@ -17,6 +17,7 @@ from evidence.store import EvidenceStore
 from indexer.backend import AdIndex
 from indexer.backends import open_index
 from indexer.sqlite import SqliteStore
+from scheduler import RunStore, make_engine
 
 UNASSIGNED_DISTRICT = "未划分"
 
@@ -27,12 +28,14 @@ class Sites:
 
     titles: dict[str, str] = field(default_factory=dict)
     districts: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_profiles(cls, profile_dirs: list[Path]) -> Sites:
         profiles = load_profiles(profile_dirs)
         return cls({name: p.title or name for name, p in profiles.items()},
-                   {name: p.district or UNASSIGNED_DISTRICT for name, p in profiles.items()})
+                   {name: p.district or UNASSIGNED_DISTRICT for name, p in profiles.items()},
+                   {name: p.group for name, p in profiles.items()})
 
     def in_district(self, district: str) -> tuple[str, ...]:
         return tuple(sorted(site for site, d in self.districts.items() if d == district))
@@ -57,6 +60,8 @@ class Services:
         self.workflow = Workflow(self.db, self.backend, self.store, self.catalog)
         self.evidence = EvidenceStore(config.evidence.db_path)
         self.monitor = MonitorStore(config.monitor.db_path)
+        self.schedule_engine = make_engine(config.schedule.db_url)
+        self.runs = RunStore(self.schedule_engine)
         #: Crawls this console started (``python -m scheduler trigger``), reaped as they end.
         self.launched: list[subprocess.Popen[bytes]] = []
 
@@ -64,6 +69,7 @@ class Services:
         self.launched = [proc for proc in self.launched if proc.poll() is None]
 
     def close(self) -> None:
+        self.schedule_engine.dispose()
         self.monitor.close()
         if self.backend is not self.store:
             self.backend.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,12 +23,23 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from click.testing import CliRunner, Result
+from rich.cells import cell_len
 from rich.console import Console
 
+import scheduler as scheduler_module
 from crawler.exceptions import PlanError
-from crawler.plans import PlanSet, load_plans
+from crawler.plans import PlanSet, describe_cron, load_plans
 from sandbox.server import SandboxWeb
-from scheduler import JOB_PREFIX, CrawlLauncher, CrawlOutcome, CrawlService, ScheduleConfig, known_sites
+from scheduler import (
+    JOB_PREFIX,
+    CrawlLauncher,
+    CrawlOutcome,
+    CrawlService,
+    RunStore,
+    ScheduleConfig,
+    known_sites,
+    make_engine,
+)
 from tests.conftest import REPO, QuietHandler, local_server
 from tests.test_resume import SITE as RESUMED_SITE
 from tests.test_resume import crawl_env, kill_when_done
@@ -110,14 +122,14 @@ def _write_plans(directory: Path, text: str) -> Path:
 
 
 PLAN_ERRORS = [
-    ("plans:\n  - {id: nightly, sites: [mall], cron: '0 25 * * *'}\n", "plans[0] (nightly) → cron: bad cron"),
+    ("plans:\n  - {id: nightly, sites: [mall], cron: '0 25 * * *'}\n", "plans[0] (nightly) → cron: cron 有误 bad cron"),
     ("plans:\n  - {id: nightly, sites: [mal], cron: '0 2 * * *'}\n", "unknown site 'mal'；did you mean 'mall'?"),
     ("plans:\n  - {id: weekly, sites: [mall], cron: '0 2 * * 1'}\n", "write the weekday as mon-sun"),
     ("plans:\n  - {id: both, sites: [mall], cron: '0 2 * * *', interval: 2h}\n", "exactly one of cron or interval"),
-    ("plans:\n  - {id: often, sites: [mall], interval: soon}\n", "plans[0] (often) → interval: bad duration"),
+    ("plans:\n  - {id: often, sites: [mall], interval: soon}\n", "plans[0] (often) → interval: 时长有误 bad duration"),
     (
         "windows:\n  w: {start: '11-12', end: '10-20'}\nplans:\n  - {id: s, sites: [mall], cron: '0 2 * * *'}\n",
-        "windows.w → entry: inverted window",
+        "windows.w → entry: 起止颠倒（跨年请拆成两个时间窗） inverted window",
     ),
     (
         "windows:\n  a: {start: '10-01', end: '10-31'}\n  b: {start: '10-20', end: '11-12'}\nplans:\n"
@@ -127,7 +139,7 @@ PLAN_ERRORS = [
     ),
     (
         "plans:\n  - {id: x, sites: [mall], cron: '0 2 * * *', windows: [double12]}\n",
-        "plans[0] (x) → windows: unknown window 'double12'",
+        "plans[0] (x) → windows: 未知时间窗 unknown window 'double12'",
     ),
     ("plans:\n  - {id: x, sites: ['@shopz'], cron: '0 2 * * *'}\n", "unknown group '@shopz'"),
 ]
@@ -440,3 +452,106 @@ def test_cli_validate_reports_every_error_and_add_keeps_plans_valid(cli, tmp_pat
     assert clash.exit_code != 0 and "overlaps plan 'singles-day'" in clash.output
     plans = load_plans([plan_dir], KNOWN, TZ)
     assert [p.id for p in plans.plans] == ["nightly", "singles-day"]
+
+
+# --- plans a section chief can read, edits followed without a restart (#16, item 2) --------------------------
+
+SURGE_HOSPITAL = """windows:
+  双十一: {start: "11-01", end: "11-12"}
+plans:
+  - {id: 每日, sites: [hospital, news], cron: "0 9 * * *"}
+  - {id: 双十一医院, sites: [hospital], windows: [双十一], interval: 2h, priority: 10}
+"""
+
+PLAIN_CHINESE = [
+    ("0 9 * * *", "每天 09:00"),
+    ("30 9,21 * * *", "每天 09:30、21:30"),
+    ("0 9 * * mon", "每周一 09:00"),
+    ("0 8 * * mon-fri", "每周一至周五 08:00"),
+    ("0 */4 * * *", "每 4 小时（整点）"),
+    ("15 * * * *", "每小时（15 分）"),
+    ("*/10 * * * *", "每 10 分钟"),
+    ("0 8 1,15 * *", "每月 1、15 日 08:00"),
+    ("0 2 * 11 *", "按 cron「0 2 * 11 *」"),
+]
+
+
+@pytest.mark.parametrize(("cron", "plain"), PLAIN_CHINESE, ids=[cron for cron, _ in PLAIN_CHINESE])
+def test_cron_plans_read_in_plain_chinese(cron: str, plain: str) -> None:
+    assert describe_cron(cron) == plain
+
+
+def test_plan_ids_may_be_chinese_and_windowed_plans_read_with_their_window(tmp_path: Path) -> None:
+    plans = load_plans([_write_plans(tmp_path, SURGE_HOSPITAL)], KNOWN, TZ)
+    described = {plan.id: plan.describe() for plan in plans.plans}
+    assert described == {"每日": "每天 09:00", "双十一医院": "双十一期间 11-01 至 11-12 每 2 小时"}
+    assert {plan.describe() for plan in sandbox_plans().plans} == {
+        "每天 02:00", "双十一期间 10-20 至 11-12 每 2 小时", "618 年中大促期间 05-25 至 06-20 每 4 小时（整点）"}
+    assert plans.trigger("hospital").plan_at(at("2026-11-05 10:00")).id == "双十一医院"
+
+
+def test_plan_errors_are_in_chinese_beside_english(tmp_path: Path) -> None:
+    text = ("plans:\n  - {id: 'a b', sites: [mall], cron: '0 2 * * 1', extra: 1}\n"
+            "  - {id: x, sites: [mal], interval: 2h}\n")
+    with pytest.raises(PlanError) as caught:
+        load_plans([_write_plans(tmp_path, text)], KNOWN, TZ)
+    message = str(caught.value)
+    for chinese in ("计划文件有误", "计划编号只能用汉字", "星期请写 mon–sun", "不支持的字段", "未知站点",
+                    "是否指 mall"):
+        assert chinese in message
+
+
+def test_the_service_follows_edited_plan_files_and_keeps_the_last_valid_plans(make_service, tmp_path: Path) -> None:
+    plan_dir = _write_plans(tmp_path / "plans", SURGE_HOSPITAL)
+    with time_machine.travel(at("2026-10-30 12:00")):
+        service = make_service(FakeLauncher(), plan_dirs=[plan_dir])
+        service.plans = load_plans([plan_dir], KNOWN, TZ)
+        service.triggers = service.plans.triggers()
+        service.start(paused=True)
+        assert service.scheduler.get_job("crawl:news").next_run_time == at("2026-10-31 09:00")
+        assert service.reload_plans() is False  # unchanged files
+
+        _write_plans(plan_dir, SURGE_HOSPITAL.replace("0 9 * * *", "30 6 * * *"))
+        assert service.reload_plans() is True
+        assert service.scheduler.get_job("crawl:news").next_run_time == at("2026-10-31 06:30")
+        assert service.scheduler.get_job("crawl:hospital").next_run_time == at("2026-10-31 06:30")
+
+        _write_plans(plan_dir, SURGE_HOSPITAL.replace("0 9 * * *", "0 9 * * 1"))
+        assert service.reload_plans() is False
+        assert service.scheduler.get_job("crawl:news").next_run_time == at("2026-10-31 06:30")
+        state = service.runs.service_state()
+        assert state is not None and "星期请写 mon–sun" in state["plans_error"]
+
+
+def test_history_counts_new_and_pending_hits_apart_in_80_columns(cli, tmp_path: Path, monkeypatch) -> None:
+    runs = RunStore(make_engine(f"sqlite:///{tmp_path / 'adwatch.db'}"))
+    for hour, (site, plan) in enumerate((("healthfood", "双十一医院"), ("pharmacy", "double11-surge"), ("mall", ""))):
+        start = at(f"2026-11-11 0{hour + 2}:00")
+        run_id = runs.claim_run({"job_id": f"crawl:{site}", "site": site, "plan_id": plan, "owner": "test",
+                                 "kind": "scheduled" if plan else "manual", "status": "running",
+                                 "scheduled_for": start.isoformat(), "started_at": start.isoformat()})
+        runs.finish_run(run_id, CrawlOutcome("ok", "finished", pages=1234, ads=1100, hits=0, pending=49, errors=3),
+                        start + timedelta(minutes=12, seconds=5))
+    monkeypatch.setattr(scheduler_module, "out_console", Console(width=80, force_terminal=False))
+    history = cli(["history"])
+    assert history.exit_code == 0, history.output
+    lines = history.output.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    header = next(line for line in lines if "站点" in line)
+    assert header.split() == ["站点", "计划", "开始", "用时", "状态", "页面", "广告", "新命中", "待审", "错误"]
+    mall = next(line for line in lines if line.strip().startswith("mall"))
+    assert mall.split() == ["mall", "手动", "11-11", "04:00", "12m05s", "完成", "1234", "1100", "0", "49", "3"]
+    assert "pending: the site's" in history.output.replace("\n", " ")
+
+
+def test_a_store_from_before_pending_gets_the_column(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute("CREATE TABLE schedule_runs (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, site TEXT NOT NULL, "
+                     "plan_id TEXT NOT NULL, kind TEXT NOT NULL, scheduled_for TEXT NOT NULL, started_at TEXT NOT "
+                     "NULL, finished_at TEXT, status TEXT NOT NULL, finish_reason TEXT NOT NULL DEFAULT '', pages "
+                     "INTEGER NOT NULL DEFAULT 0, ads INTEGER NOT NULL DEFAULT 0, hits INTEGER NOT NULL DEFAULT 0, "
+                     "errors INTEGER NOT NULL DEFAULT 0, owner TEXT NOT NULL, message TEXT NOT NULL DEFAULT '')")
+        conn.execute("INSERT INTO schedule_runs(job_id, site, plan_id, kind, scheduled_for, started_at, status, owner)"
+                     " VALUES ('crawl:mall', 'mall', 'daily', 'scheduled', 'x', 'x', 'ok', 'old')")
+    runs = RunStore(make_engine(f"sqlite:///{tmp_path / 'old.db'}"))
+    assert [(row["site"], row["pending"]) for row in runs.history()] == [("mall", 0)]

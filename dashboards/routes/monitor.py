@@ -10,9 +10,8 @@ from fastapi.responses import JSONResponse, Response
 
 from crawler.exceptions import AdWatchError
 from crawler.monitor import MonitoredRun, read_log
-from dashboards.monitor import items_series, site_health, state_label
+from dashboards.monitor import items_series, site_health, start_crawl, state_label
 from dashboards.web import redirect, render, require, require_post, services
-from scheduler import launch_crawl
 
 router = APIRouter()
 
@@ -72,15 +71,10 @@ def _log_path(request: Request, run: MonitoredRun) -> Path:
 
 
 @router.post("/monitor/crawls")
-async def start_crawl(request: Request) -> Response:
+async def start(request: Request) -> Response:
     session, form = await require_post(request, "monitor")
-    console = services(request)
     site = str(form.get("site", ""))
-    if site not in console.sites.titles:
-        raise AdWatchError(f"没有这个站点 no such site: {site!r}")
-    console.reap()
-    console.launched.append(launch_crawl(site, console.config.crawl_env))
-    console.db.audit(session.user.username, "crawl.start", site)
+    start_crawl(services(request), site, session.user.username)
     return redirect(f"/monitor?started={quote(site)}")
 
 

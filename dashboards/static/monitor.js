@@ -1,4 +1,5 @@
-// AdWatch 运行监控: live crawl figures, the live log tail, the items-per-crawl chart. No inline scripts (CSP).
+// AdWatch 运行监控 and 抓取计划: live crawl figures, the live log tail, the items-per-crawl chart, and the plans page
+// following the scheduler. No inline scripts (CSP).
 (function () {
   "use strict";
   var POLL_MS = 1000;
@@ -64,6 +65,12 @@
       });
     };
     window.setTimeout(refresh, POLL_MS * 2);
+  }
+
+  // 抓取计划: while the running scheduler has not yet loaded an edited plan, look again shortly.
+  var service = document.getElementById("service");
+  if (service && service.getAttribute("data-running") === "1" && service.getAttribute("data-current") === "0") {
+    window.setTimeout(function () { window.location.replace("/plans"); }, POLL_MS);
   }
 
   // Items per crawl over time, one line per site.

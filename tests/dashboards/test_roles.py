@@ -22,7 +22,7 @@ ROLES = ("anonymous", *ACCOUNTS)
 REVIEW = {"reviewer1", "chief1"}
 CASES = {"chief1", "inspector1"}
 EVERYONE = set(ACCOUNTS)
-MONITOR = {"chief1", "admin1"}
+OPERATIONS = {"chief1", "admin1"}  # 运行监控 and 抓取计划
 
 #: (path template, who gets it) for every GET route; everyone else gets 403 (anonymous: the login page).
 GET_ROUTES = [
@@ -43,10 +43,11 @@ GET_ROUTES = [
     ("/users", {"admin1"}),
     ("/audit", {"chief1", "admin1"}),
     ("/static/{name}", EVERYONE),
-    ("/monitor", MONITOR),
-    ("/monitor/live", MONITOR),
-    ("/monitor/runs/{run_id}", MONITOR),
-    ("/monitor/runs/{run_id}/log", MONITOR),
+    ("/monitor", OPERATIONS),
+    ("/monitor/live", OPERATIONS),
+    ("/monitor/runs/{run_id}", OPERATIONS),
+    ("/monitor/runs/{run_id}/log", OPERATIONS),
+    ("/plans", OPERATIONS),
 ]
 
 #: (path template, form, who may) for every POST route.  The forms are refused on their merits (409) once the
@@ -61,8 +62,12 @@ POST_ROUTES = [
     ("/users/{username}/disable", {}, {"admin1"}),
     ("/users/{username}/enable", {}, {"admin1"}),
     ("/users/{username}/password", {"password": "short"}, {"admin1"}),
-    ("/monitor/crawls", {"site": "no-such-site"}, MONITOR),
-    ("/monitor/runs/{run_id}/stop", {}, MONITOR),  # the session crawl's runs have all finished
+    ("/monitor/crawls", {"site": "no-such-site"}, OPERATIONS),
+    ("/monitor/runs/{run_id}/stop", {}, OPERATIONS),  # the session crawl's runs have all finished
+    ("/plans", {"id": "坏计划", "sites": "mall", "cron": "0 2 * * 1"}, OPERATIONS),  # a numeric weekday
+    ("/plans/sites/{site}/pause", {}, OPERATIONS),  # no scheduler has run: the site has no job yet
+    ("/plans/sites/{site}/resume", {}, OPERATIONS),
+    ("/plans/sites/{site}/trigger", {}, OPERATIONS),  # not a site
 ]
 UNTESTED = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}  # tested in test_console_e2e / below
 
@@ -89,7 +94,7 @@ def world(sqlite_console: Console) -> dict[str, str]:
                              (hit_id,)).fetchone()[0]
         run_id = conn.execute("SELECT min(id) FROM crawl_monitor").fetchone()[0]
     return {"hit_id": hit_id, "other": other, "case_no": "稽-2026-0001", "name": "console.js",
-            "username": "nobody", "run_id": run_id}
+            "username": "nobody", "run_id": run_id, "site": "no-such-site"}
 
 
 def _client(console: Console, role: str) -> httpx.Client:
