@@ -41,9 +41,10 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/bench_crawl.py
 
-# The README's console screenshots, taken by the end-to-end test's browser from the sandbox crawl.
+# The README's console screenshots, taken by the end-to-end tests' browser from the sandbox crawl.
 screenshots: setup
 	ADWATCH_SCREENSHOT_DIR=docs/img $(BIN)/pytest tests/dashboards/test_console_e2e.py -k sqlite
+	ADWATCH_SCREENSHOT_DIR=docs/img $(BIN)/pytest tests/dashboards/test_monitor_e2e.py tests/dashboards/test_plans_e2e.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import datetime
 from statistics import median
+from zoneinfo import ZoneInfo
 
 from crawler.exceptions import AdWatchError
 from crawler.monitor import MonitorConfig, MonitoredRun
@@ -22,6 +24,7 @@ from scheduler import launch_crawl
 #: What the page calls each crawl state and finish reason.
 STATE_LABELS = {"running": "运行中", "stopping": "正在停止", "finished": "已结束", "lost": "失联（进程已退出？）"}
 REASON_LABELS = {"finished": "完成", "stopped": "已手动停止", "shutdown": "被中断", "closespider_timeout": "超时"}
+BEIJING = ZoneInfo("Asia/Shanghai")
 FAILING = "抓取失败"
 QUIET = "疑似改版或沉寂"
 
@@ -84,10 +87,16 @@ def _health(conn: sqlite3.Connection, site: str, title: str, config: MonitorConf
     return health
 
 
+def _wall_time(stamp: str) -> str:
+    """Beijing wall time without an offset, which the chart shows as it is whatever the browser's time zone."""
+    return datetime.fromisoformat(stamp).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def items_series(conn: sqlite3.Connection, titles: dict[str, str], per_site: int = 30) -> list[dict[str, object]]:
     """Items per crawl over time, one series per site (its latest ``per_site`` runs), for the ECharts chart."""
     series = []
     for (site,) in conn.execute("SELECT DISTINCT site FROM crawl_runs ORDER BY site").fetchall():
         runs = reversed(_recent_runs(conn, site, per_site))
-        series.append({"name": titles.get(site, site), "data": [[run["finished_at"], run["items"]] for run in runs]})
+        series.append({"name": titles.get(site, site), "data": [[_wall_time(run["finished_at"]), run["items"]]
+                                                                for run in runs]})
     return series

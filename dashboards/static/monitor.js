@@ -81,8 +81,8 @@
     });
     echarts.init(chart).setOption({
       tooltip: { trigger: "axis" }, legend: { type: "scroll", top: 0 },
-      grid: { left: 50, right: 20, bottom: 40, top: 40 },
-      xAxis: { type: "time" }, yAxis: { type: "value", minInterval: 1, name: "广告数" },
+      grid: { left: 50, right: 20, bottom: 40, top: 50 },
+      xAxis: { type: "time" }, yAxis: { type: "value", minInterval: 1 },
       series: lines
     });
     chart.setAttribute("data-rendered", "1");

@@ -60,7 +60,7 @@ def test_the_quiet_ratio_is_a_setting(store: SqliteStore) -> None:
 def test_items_per_crawl_are_a_series_per_site_in_time_order(store: SqliteStore) -> None:
     series = {s["name"]: s["data"] for s in items_series(store.conn, {"steady": "稳定商城"})}
     assert [items for _, items in series["稳定商城"]] == [40, 42, 41, 39, 40, 38]
-    assert series["down"][-1] == ["2026-11-03T01:10:00+00:00", 0]
+    assert series["down"][-1] == ["2026-11-03 09:10:00", 0]  # Beijing wall time
 
 
 def test_the_log_tail_gives_complete_lines_from_an_offset(tmp_path: Path) -> None:

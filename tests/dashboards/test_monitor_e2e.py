@@ -124,6 +124,8 @@ def test_a_crawl_started_watched_and_stopped_from_the_monitor_page(monitored: Co
     row = page.locator("#crawls tr[data-state='running']")
     assert "受控测试站" in row.inner_text()
     _save_screenshot(page, "monitor.png", monitored)
+    page.locator("#items-chart").scroll_into_view_if_needed()
+    _save_screenshot(page, "monitor-health.png", monitored)
 
     # Its live log: the crawl's own lines appear, and the figures follow the ads the site lets through.
     row.locator("a", has_text="日志").click()
