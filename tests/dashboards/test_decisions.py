@@ -44,7 +44,7 @@ class Desk:
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
     with open_services(tmp_path) as services:
-        cure = checked_ad("http://healthfood.test/item/1.html", "healthfood", "降糖神药", CURE_CLAIM, FETCHED)
+        cure = checked_ad("http://healthfood.test/item/1.html", "healthfood", "糖友神药", CURE_CLAIM, FETCHED)
         shirt = checked_ad("http://mall.test/item/2.html", "mall", "纯棉T恤", SUPERLATIVE, FETCHED)
         cure_ids, superlative_ids = save(services.store, cure), save(services.store, shirt)
         assert [h["rule_id"] for h in cure.hits] == ["ad17-disease-treatment", "ad17-disease-treatment",

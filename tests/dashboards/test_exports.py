@@ -62,7 +62,7 @@ def set_approved_at(services: Services, case_no: str, at: str) -> None:
 def month(tmp_path: Path) -> Iterator[Month]:
     with open_services(tmp_path) as services:
         store = services.store
-        cure = save(store, checked_ad("http://healthfood.test/item/1.html", "healthfood", "降糖神药", CURE_CLAIM,
+        cure = save(store, checked_ad("http://healthfood.test/item/1.html", "healthfood", "糖友神药", CURE_CLAIM,
                                       "2026-11-05T02:00:00+00:00"))
         health_food = save(store, checked_ad("http://healthfood.test/item/2.html", "healthfood", "保健品",
                                              HEALTH_FOOD_CLAIM, "2026-11-18T09:00:00+00:00"))
@@ -71,7 +71,7 @@ def month(tmp_path: Path) -> Iterator[Month]:
         save(store, checked_ad("http://mall.test/item/5.html", "mall", "纯棉T恤", HARMLESS,
                                "2026-11-20T02:00:00+00:00"))
         price = add_price_hits(store, "http://mall.test/item/4.html", "mall", "2026-11-12T02:00:00+00:00")
-        october = save(store, checked_ad("http://healthfood.test/item/9.html", "healthfood", "降糖神药", CURE_CLAIM,
+        october = save(store, checked_ad("http://healthfood.test/item/9.html", "healthfood", "糖友神药", CURE_CLAIM,
                                          "2026-10-31T10:00:00+00:00"))
         december = save(store, checked_ad("http://mall.test/item/10.html", "mall", "纯棉T恤", SUPERLATIVE,
                                           "2026-11-30T16:30:00+00:00"))
@@ -335,7 +335,7 @@ def test_csv_shows_labels_and_beijing_time(hostile: tuple[Services, list[str], l
     rows = {row["命中编号"]: row for row in read_csv(services, QueueFilter(status=""))}
 
     row = rows[plain[0]]
-    article = "广告法第九条第三项；另见广告法第二十八条、广告法第四条"
+    article = "广告法第九条第三项；另见广告法第二十八条、广告法第四条、反不正当竞争法第八条"
     expected = ("mall", "一般商品", article, "ad9-superlative")
     assert (row["网站"], row["广告类别"], row["违反条款"], row["规则"]) == expected
     assert (row["审核状态"], row["审核人"], row["理由"]) == ("已排除", "rev", "误报（词语误匹配）")
