@@ -318,21 +318,84 @@ def _hit_record(row) -> dict[str, Any]:
     return {key: row[key] for key in keys}
 
 
-@cli.command()
-@click.argument("query")
-@click.option("--limit", type=int, default=20, show_default=True)
-def search(query: str, limit: int) -> None:
-    """中文全文检索所有已抓取广告。 Chinese full-text search over every crawled ad."""
-    from indexer.sqlite import SqliteStore
+#: Ads fetched per request by ``adwatch search`` (the engines serve at most 10,000 in all by paging).
+SEARCH_PAGE = 500
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
 
-    with SqliteStore(_config().db_path) as store:
-        rows = store.search(query, limit)
-    table = Table(title=f"检索 search: {query} ({len(rows)})")
-    table.add_column("标题 title", overflow="fold")
-    table.add_column("URL", overflow="fold")
-    for row in rows:
-        table.add_row(row["title"], row["url"])
+
+@cli.command()
+@click.argument("query", required=False, default="")
+@click.option("--site", "sites", multiple=True, help="按站点筛选，可重复 / filter by site (repeatable)")
+@click.option("--category", "categories", multiple=True, help="按广告类别筛选 / filter by ad category")
+@click.option("--article", "articles", multiple=True, help="命中条款，如 广告法第九条 / a hit cites this article key")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["pending", "confirmed", "dismissed", "transferred"]),
+              help="有该审核状态的命中 / has a hit in this review state")
+@click.option("--from", "day_from", type=_DAY, help="抓取日期起（北京时间）/ fetched on or after (Beijing date)")
+@click.option("--to", "day_to", type=_DAY, help="抓取日期止（北京时间）/ fetched on or before (Beijing date)")
+@click.option("--sort", type=click.Choice(["relevance", "time", "risk"]), default="relevance", show_default=True,
+              help="相关度、时间（新者在前）或风险（高者在前）/ best match, newest or riskiest first")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="最多条数 / at most N ads")
+def search(query: str, sites: tuple[str, ...], categories: tuple[str, ...], articles: tuple[str, ...],
+           statuses: tuple[str, ...], day_from: datetime | None, day_to: datetime | None, sort: str, fmt: str,
+           limit: int) -> None:
+    """检索所有已抓取广告（现行版本）。 Search every crawled ad (its current version).
+
+    \b
+    语法 syntax:  糖尿病 根治 (都要有 all terms)   糖尿病 OR 高血压 (任一 either)
+                  -治愈 或 NOT 治愈 (排除 exclude)   "有效率98%" (短语 phrase)
+    单字、双字词均可检索，繁体按简体查找（治癒 = 治愈）。 Single characters and
+    two-character words are found; traditional characters match simplified.
+    """
+    from indexer.backend import AdQuery
+
+    ad_query = AdQuery(text=query, sites=sites, categories=categories, articles=articles, statuses=statuses,
+                       day_from=f"{day_from:%Y-%m-%d}" if day_from else "",
+                       day_to=f"{day_to:%Y-%m-%d}" if day_to else "", sort=sort)
+    if not (query.strip() or ad_query.filtered):
+        raise click.UsageError("请给出检索词或筛选条件 / give a query or a filter")
+    total, ads = _search_ads(ad_query, limit)
+    if fmt == "jsonl":
+        for ad in ads:
+            click.echo(json.dumps(_ad_record(ad), ensure_ascii=False))
+        return
+    table = Table(title=f"检索 search: {query} ({len(ads)} / {total})")
+    for column in ("站点 site", "标题 title", "URL", "风险 risk", "抓取时间 fetched"):
+        table.add_column(column, overflow="fold")
+    for ad in ads:
+        table.add_row(ad["site"], ad["title"], ad["url"], f"{ad['risk'] or 0:.2f}", ad["fetched_at"] or "")
     out_console.print(table)
+
+
+def _search_ads(query: Any, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """The total and up to ``limit`` ads of ``query`` from the backend ``ADWATCH_INDEX`` names, page by page."""
+    from dataclasses import replace
+
+    from crawler.config import project_settings
+    from indexer.backends import open_index
+    from indexer.config import IndexConfig
+
+    config = IndexConfig.from_settings(project_settings())
+    if not config.target.is_engine and not Path(config.target.location).exists():
+        raise click.ClickException(
+            f"数据库不存在 no database at {config.target.location}；先运行 run `adwatch demo` or `adwatch crawl`")
+    index = open_index(config.target, config)
+    try:
+        ads: list[dict[str, Any]] = []
+        while True:
+            page = index.search_ads(replace(query, size=min(SEARCH_PAGE, limit - len(ads)), offset=len(ads)))
+            ads += page.ads
+            if not page.ads or len(ads) >= min(limit, page.total):
+                return page.total, ads
+    finally:
+        index.close()
+
+
+def _ad_record(ad: dict[str, Any]) -> dict[str, Any]:
+    """One ad of ``adwatch search --format jsonl``: ``id`` is its stable ad key."""
+    keys = ("url", "canonical_url", "site", "title", "seller", "risk", "fetched_at", "categories", "hit_count")
+    return {"id": ad["ad_key"], **{key: ad[key] for key in keys}}
 
 
 @cli.group()

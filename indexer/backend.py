@@ -59,6 +59,41 @@ class HitQuery:
             raise ValueError(f"unknown aggregation(s) {unknown}; known: {sorted(AGGREGATIONS)}")
 
 
+#: How an ad search may be ordered: best match (then newest), newest first, riskiest first.
+AD_SORTS = ("relevance", "time", "risk")
+
+
+@dataclass(frozen=True)
+class AdQuery:
+    """A search over every crawled ad (its current version): text in the language of :mod:`indexer.query`,
+    filters (each a set of allowed values; an ad passes when any value fits), a sort and a page.
+
+    ``categories``: the ad's categories; ``articles``: an article key one of its hits cites; ``statuses``: the
+    review state of one of its hits; ``day_from`` / ``day_to``: its fetch date in Beijing time (``YYYY-MM-DD``).
+    """
+
+    text: str = ""
+    sites: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    articles: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    day_from: str = ""
+    day_to: str = ""
+    sort: str = "relevance"
+    size: int = 20
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.sort not in AD_SORTS:
+            raise ValueError(f"sort must be one of {AD_SORTS}, got {self.sort!r}")
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.sites or self.categories or self.articles or self.statuses or self.day_from
+                    or self.day_to)
+
+
 @dataclass
 class HitResults:
     """One page of hits (riskiest first, then by id), the total, and each asked aggregation as value → count."""
@@ -138,13 +173,15 @@ class AdIndex(Protocol):
     def search_hits(self, query: HitQuery) -> HitResults:
         """Hits matching ``query``, riskiest first, with the asked aggregations.
 
-        With ``query.text``, each hit also has ``highlight``: fragments of its text, query words marked.
+        ``query.text`` is in the language of :mod:`indexer.query`; with it, each hit also has
+        ``highlight``: fragments of its text, the query's terms marked.
         """
 
-    def search_ads(self, text: str, size: int = 20, offset: int = 0) -> AdResults:
-        """Full-text search over every crawled ad (its current version, flagged or not), best match first.
+    def search_ads(self, query: AdQuery) -> AdResults:
+        """Search over every crawled ad (its current version, flagged or not), in ``query.sort`` order.
 
-        Same query language as hit search: ``"…"`` is a raw phrase, anything else jieba words, all required.
+        Same query language as hit search (:mod:`indexer.query`); a query with neither text nor a filter
+        finds nothing.  Each ad's ``highlight`` marks the terms it holds.
         """
 
     def get_hit(self, hit_id: str) -> dict[str, Any] | None:

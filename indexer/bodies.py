@@ -2,9 +2,15 @@
 
 Shared by both engines (the per-client adapters in ``indexer/clients.py`` only
 carry these bodies).  Everything here uses core APIs and core analyzers only —
-``standard`` for raw Chinese text (phrase search, highlighting) and
-``whitespace`` for text pre-cut by jieba — so it works on a stock cluster
-without plugins, scripting or the reindex module.
+``standard`` for raw Chinese text and ``whitespace`` for text cut in Python:
+``text_tokens`` (jieba words, for ranking) and ``grams`` (the folded text one
+character a token, :func:`indexer.tokenize.gram_string`, for matching) — so
+it works on a stock cluster without plugins, scripting or the reindex module
+(the ``ngram`` tokenizer and the ``mapping`` char filter live in the
+``analysis-common`` module, which a minimal node lacks, and no core analyzer
+folds traditional characters).  A search term is a ``match_phrase`` on
+``grams``: its characters at consecutive positions, i.e. exactly where they
+stand together, as the SQLite store's trigram table finds it.
 
 Layout (``p`` is ``ADWATCH_INDEX_PREFIX``, ``N`` is :data:`MAPPING_VERSION`)::
 
@@ -14,15 +20,18 @@ Layout (``p`` is ``ADWATCH_INDEX_PREFIX``, ``N`` is :data:`MAPPING_VERSION`)::
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-from indexer.backend import AD_FIELDS, AGGREGATIONS, AdResults, HitQuery, HitResults
+from indexer.backend import AD_FIELDS, AGGREGATIONS, AdQuery, AdResults, HitQuery, HitResults
 from indexer.documents import HIT_FIELDS, month, new_review_fields
-from indexer.highlight import FRAGMENT_SIZE, FRAGMENTS, MARK_END, MARK_START, merge_adjacent
-from indexer.tokenize import quoted_phrase, tokens
+from indexer.highlight import mark_fragments, query_words
+from indexer.query import SearchText, parse
+from indexer.tokenize import gram_string, tokens
 
 #: Bump when a mapping changes; ``adwatch index rebuild`` then fills the new indices and swaps the aliases.
-MAPPING_VERSION = 1
+#: 2: ``grams``, the folded text one character a token, which search terms are matched on.
+MAPPING_VERSION = 2
 
 Action = tuple[dict[str, Any], dict[str, Any]]
 
@@ -32,7 +41,8 @@ _RAW_TEXT = {"type": "text", "analyzer": "standard"}
 _CUT_TEXT = {"type": "text", "analyzer": "whitespace"}
 _DATE = {"type": "date"}
 
-_TEXT_FIELDS = {"title": _RAW_TEXT, "text": _RAW_TEXT, "text_tokens": _CUT_TEXT, "title_tokens": _CUT_TEXT,
+_TEXT_FIELDS = {"title": _RAW_TEXT, "text": _RAW_TEXT, "grams": _CUT_TEXT, "text_tokens": _CUT_TEXT,
+                "title_tokens": _CUT_TEXT,
                 "seller": _KEYWORD, "url": _KEYWORD, "canonical_url": _KEYWORD, "site": _KEYWORD,
                 "ad_key": _KEYWORD, "content_hash": _KEYWORD, "risk": {"type": "float"}, "fetched_at": _DATE,
                 "raw_ref": _STORED_ONLY}
@@ -169,15 +179,32 @@ def ad_states_page(size: int, after: list[Any] | None) -> dict[str, Any]:
 
 # --- querying ---
 
-def text_clause(text: str) -> dict[str, Any] | None:
-    """``"…"`` (quoted) is a phrase on the raw text; anything else is cut by jieba, every word required."""
-    phrase = quoted_phrase(text)
-    if phrase is not None:
-        return {"match_phrase": {"text": phrase}}
-    words = tokens(text)
-    if not words:
-        return None
-    return {"match": {"text_tokens": {"query": " ".join(words), "operator": "and"}}}
+def _term_clause(term: str) -> dict[str, Any]:
+    """Documents whose folded text holds ``term``: its characters at consecutive positions of ``grams``."""
+    return {"match_phrase": {"grams": gram_string(term)}}
+
+
+def search_clause(search: SearchText) -> dict[str, Any]:
+    """A parsed query: every group (any of its terms) held, no excluded term held."""
+    must = [_term_clause(group[0]) if len(group) == 1 else
+            {"bool": {"should": [_term_clause(term) for term in group], "minimum_should_match": 1}}
+            for group in search.groups]
+    clause: dict[str, Any] = {"must": must or [{"match_all": {}}]}
+    if search.excluded:
+        clause["must_not"] = [_term_clause(term) for term in search.excluded]
+    return {"bool": clause}
+
+
+def text_clause(text: str) -> dict[str, Any]:
+    """The clause for a query's text (:mod:`indexer.query`); a text with nothing to look for matches nothing."""
+    search = parse(text)
+    return {"match_none": {}} if search.empty else search_clause(search)
+
+
+def _rank_clause(search: SearchText) -> dict[str, Any] | None:
+    """Scores by the jieba words of the wanted terms (ranking only: it never decides what matches)."""
+    words = list(dict.fromkeys(word for term in search.wanted for word in tokens(term)))
+    return {"match": {"text_tokens": {"query": " ".join(words)}}} if words else None
 
 
 def _filters(query: HitQuery) -> list[dict[str, Any]]:
@@ -196,6 +223,16 @@ def _filters(query: HitQuery) -> list[dict[str, Any]]:
     return filters
 
 
+def beijing_day_range(day_from: str, day_to: str) -> dict[str, str]:
+    """Bounds of a time field for Beijing dates ``day_from`` … ``day_to`` (either may be empty)."""
+    bounds = {}
+    if day_from:
+        bounds["gte"] = f"{day_from}T00:00:00+08:00"
+    if day_to:
+        bounds["lt"] = f"{date.fromisoformat(day_to) + timedelta(days=1)}T00:00:00+08:00"
+    return bounds
+
+
 def _aggregation(name: str) -> dict[str, Any]:
     field = AGGREGATIONS[name]
     if name == "day":
@@ -205,54 +242,37 @@ def _aggregation(name: str) -> dict[str, Any]:
 
 
 def hit_search(query: HitQuery) -> dict[str, Any]:
-    """The search body for a reviewer's hit query."""
-    clause = text_clause(query.text) if query.text else None
-    if query.text and clause is None:
-        clause = {"match_none": {}}
+    """The search body for a reviewer's hit query (with text: the text too, to highlight it as SQLite does)."""
     bool_query: dict[str, Any] = {"filter": _filters(query)}
-    if clause:
-        bool_query["must"] = [clause]
+    if query.text:
+        bool_query["must"] = [text_clause(query.text)]
+    fields = [*HIT_FIELDS, "text"] if query.text else list(HIT_FIELDS)
     body: dict[str, Any] = {
         "query": {"bool": bool_query}, "size": query.size, "from": query.offset, "track_total_hits": True,
-        "sort": [{"risk": "desc"}, {"hit_id": "asc"}], "_source": {"includes": list(HIT_FIELDS)},
+        "sort": [{"risk": "desc"}, {"hit_id": "asc"}], "_source": {"includes": fields},
     }
     if query.aggregations:
         body["aggs"] = {name: _aggregation(name) for name in query.aggregations}
-    if clause and "match_none" not in clause:
-        body["highlight"] = _highlight(query.text)
     return body
-
-
-def _highlight(text: str) -> dict[str, Any]:
-    """The query's words marked in the raw text with the safe markers, never HTML tags (the text is hostile)."""
-    return {"pre_tags": [MARK_START], "post_tags": [MARK_END],
-            "fields": {"text": {"highlight_query": _highlight_query(text), "fragment_size": FRAGMENT_SIZE,
-                                "number_of_fragments": FRAGMENTS}}}
-
-
-def _highlight_query(text: str) -> dict[str, Any]:
-    clause = text_clause(text) or {"match_none": {}}
-    if "match_phrase" in clause:
-        return clause
-    words = clause["match"]["text_tokens"]["query"].split()
-    return {"bool": {"should": [{"match_phrase": {"text": word}} for word in words]}}
 
 
 def ids_query(ids: list[str], size: int | None = None) -> dict[str, Any]:
     return {"query": {"ids": {"values": ids}}, "size": size or len(ids), "_source": {"includes": list(HIT_FIELDS)}}
 
 
-def parse_hits(response: dict[str, Any], highlighted: bool = False) -> HitResults:
+def parse_hits(response: dict[str, Any], text: str = "") -> HitResults:
     """A search response as :class:`HitResults` (sources trimmed to the reviewer's fields).
 
-    ``highlighted`` (the request asked for highlights): every hit gets ``highlight``, if need be empty.
+    With the query's ``text``, every hit gets ``highlight``: fragments of its text with the terms marked
+    (:func:`indexer.highlight.mark_fragments`, as on SQLite), if need be none.
     """
     outer = response["hits"]
+    words = query_words(text) if text else None
     hits = []
     for raw in outer["hits"]:
         hit = {key: raw["_source"].get(key) for key in HIT_FIELDS}
-        if highlighted or "highlight" in raw:
-            hit["highlight"] = _fragments(raw)
+        if words is not None:
+            hit["highlight"] = mark_fragments(raw["_source"].get("text", ""), words)
         hits.append(hit)
     aggregations = {name: {_bucket_key(b): b["doc_count"] for b in agg["buckets"]}
                     for name, agg in response.get("aggregations", {}).items()}
@@ -263,28 +283,60 @@ def _total(outer: dict[str, Any]) -> int:
     return outer["total"]["value"] if isinstance(outer["total"], dict) else outer["total"]
 
 
-def _fragments(raw: dict[str, Any]) -> list[str]:
-    return [merge_adjacent(fragment) for fragment in raw.get("highlight", {}).get("text", [])]
-
-
 _AD_SOURCE = [name for name in AD_FIELDS if name != "highlight"]
 
+#: Values one ``terms`` query may carry (both engines' default ``index.max_terms_count``).
+MAX_TERMS = 65536
 
-def ad_search(text: str, size: int, offset: int) -> dict[str, Any] | None:
-    """The search body for a full-text search over the ads (best match first); ``None`` if ``text`` has no word."""
-    clause = text_clause(text)
-    if clause is None:
-        return None
-    return {"query": clause, "size": size, "from": offset, "track_total_hits": True,
-            "sort": [{"_score": "desc"}, {"ad_key": "asc"}], "_source": {"includes": _AD_SOURCE},
-            "highlight": _highlight(text)}
+#: Sort of each ad order, as SQLite sorts (:data:`indexer.sqlite._AD_ORDER`): ties go by canonical URL.
+_AD_SORT = {"relevance": [{"_score": "desc"}, {"fetched_at": "desc"}, {"canonical_url": "asc"}],
+            "time": [{"fetched_at": "desc"}, {"canonical_url": "asc"}],
+            "risk": [{"risk": "desc"}, {"canonical_url": "asc"}]}
 
 
-def parse_ads(response: dict[str, Any]) -> AdResults:
-    """An ad search response as :class:`AdResults`."""
+def _ad_filters(query: AdQuery, ad_keys: list[str] | None) -> list[dict[str, Any]]:
+    """Filters of an ad query; ``ad_keys``: the ads a hit in one of ``query.statuses`` belongs to."""
+    filters = [{"terms": {field: list(values)}} for field, values in (
+        ("site", query.sites), ("categories", query.categories), ("articles", query.articles)) if values]
+    if ad_keys is not None:
+        chunks = [ad_keys[start:start + MAX_TERMS] for start in range(0, len(ad_keys), MAX_TERMS)]
+        filters.append({"bool": {"should": [{"terms": {"ad_key": chunk}} for chunk in chunks],
+                                 "minimum_should_match": 1}})
+    bounds = beijing_day_range(query.day_from, query.day_to)
+    if bounds:
+        filters.append({"range": {"fetched_at": bounds}})
+    return filters
+
+
+def ad_search(query: AdQuery, ad_keys: list[str] | None = None) -> dict[str, Any]:
+    """The search body for an ad query (see :class:`~indexer.backend.AdQuery`), text fetched for highlighting."""
+    search = parse(query.text)
+    bool_query: dict[str, Any] = {"filter": _ad_filters(query, ad_keys)}
+    if query.text.strip():
+        bool_query["must"] = [text_clause(query.text)]
+        rank = _rank_clause(search) if query.sort == "relevance" else None
+        if rank:
+            bool_query["should"] = [rank]
+    return {"query": {"bool": bool_query}, "size": query.size, "from": query.offset, "track_total_hits": True,
+            "sort": _AD_SORT[query.sort], "_source": {"includes": [*_AD_SOURCE, "text"]}}
+
+
+def ads_with_status(statuses: tuple[str, ...], after: dict[str, Any] | None, page: int = 10000) -> dict[str, Any]:
+    """One page of the ad keys with a current hit in one of ``statuses`` (a composite aggregation)."""
+    sources = [{"ad_key": {"terms": {"field": "ad_key"}}}]
+    composite: dict[str, Any] = {"size": page, "sources": sources}
+    if after is not None:
+        composite["after"] = after
+    return {"size": 0, "track_total_hits": False, "aggs": {"ads": {"composite": composite}},
+            "query": {"bool": {"filter": [{"terms": {"review_status": list(statuses)}}, {"term": {"current": True}}]}}}
+
+
+def parse_ads(response: dict[str, Any], text: str) -> AdResults:
+    """An ad search response as :class:`AdResults`, each ad's terms marked (as on SQLite)."""
     outer = response["hits"]
-    ads = [{**{key: raw["_source"].get(key) for key in _AD_SOURCE}, "highlight": _fragments(raw)}
-           for raw in outer["hits"]]
+    words = query_words(text)
+    ads = [{**{key: raw["_source"].get(key) for key in _AD_SOURCE},
+            "highlight": mark_fragments(raw["_source"].get("text", ""), words)} for raw in outer["hits"]]
     return AdResults(total=_total(outer), ads=ads)
 
 

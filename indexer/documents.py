@@ -3,8 +3,9 @@
 Ids are stable: an ad's id comes from its canonical URL, a hit's from the URL,
 the content hash, the rule and the place (:func:`indexer.sqlite.hit_id`), so
 writing the same content twice writes the same documents.  The Chinese text is
-kept twice: raw (phrase search, highlighting, evidence) and cut by jieba into
-space-separated words for a plain whitespace analyzer.
+kept three times: raw (highlighting, evidence), cut by jieba into
+space-separated words (ranking), and folded one character a token (``grams``:
+what search terms match) — the last two for a plain whitespace analyzer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from crawler.items import AdItem
 from indexer.sqlite import hit_id
-from indexer.tokenize import token_string
+from indexer.tokenize import gram_string, token_string
 
 #: Hit fields a reviewer sees; every backend returns hits with these keys.
 HIT_FIELDS = (
@@ -65,16 +66,17 @@ def month(timestamp: str) -> str:
 
 @dataclass(frozen=True)
 class ItemText:
-    """An item's text, raw and cut, computed once and shared by its ad and hit documents."""
+    """An item's text, raw, cut and folded, computed once and shared by its ad and hit documents."""
 
     text: str
     text_tokens: str
     title_tokens: str
+    grams: str
 
     @classmethod
     def of(cls, item: AdItem) -> ItemText:
         text = item.document()
-        return cls(text, token_string(text), token_string(item.title))
+        return cls(text, token_string(text), token_string(item.title), gram_string(text))
 
 
 def hit_documents(item: AdItem, text: ItemText, when: str = "") -> list[dict[str, Any]]:
@@ -88,7 +90,7 @@ def hit_documents(item: AdItem, text: ItemText, when: str = "") -> list[dict[str
         "ad_key": ad_key(item.canonical_url), "canonical_url": item.canonical_url, "url": item.url,
         "site": item.site, "title": item.title, "seller": item.seller, "content_hash": item.content_hash,
         "risk": item.risk, "fetched_at": when, "day": report_day(when), "raw_ref": item.raw_ref, "current": True,
-        "text": text.text, "text_tokens": text.text_tokens, "title_tokens": text.title_tokens,
+        "text": text.text, "text_tokens": text.text_tokens, "title_tokens": text.title_tokens, "grams": text.grams,
     }
     return [_hit_document(item, hit, text.text, shared) for hit in item.hits]
 
@@ -128,7 +130,7 @@ def ad_document(item: AdItem, text: ItemText, hit_ids: list[str], previous: dict
         "last_seen": max(when, (previous or {}).get("last_seen") or when), "http_status": item.http_status,
         "raw_ref": item.raw_ref, "versions": versions, "version_count": len(versions), "hit_ids": hit_ids,
         "hit_count": len(hit_ids), "articles": sorted({h.get("article_key", "") for h in item.hits} - {""}),
-        "text": text.text, "text_tokens": text.text_tokens, "title_tokens": text.title_tokens,
+        "text": text.text, "text_tokens": text.text_tokens, "title_tokens": text.title_tokens, "grams": text.grams,
     }
 
 

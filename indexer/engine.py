@@ -34,7 +34,7 @@ from typing import Any
 from crawler.exceptions import EngineError
 from crawler.items import AdItem
 from indexer import bodies
-from indexer.backend import AdResults, HitQuery, HitResults, IndexResult, Rejection, Review
+from indexer.backend import AdQuery, AdResults, HitQuery, HitResults, IndexResult, Rejection, Review
 from indexer.bodies import MAPPING_VERSION, Action, Names
 from indexer.clients import RETRYABLE_STATUSES, EngineClient, ndjson
 from indexer.documents import REVIEW_FIELDS, ItemText, ad_document, ad_key, fetched_at, hit_documents
@@ -416,14 +416,31 @@ class EngineIndex:
     def search_hits(self, query: HitQuery) -> HitResults:
         body = bodies.hit_search(query)
         response = self.client.request("POST", f"/{self.names.hits_alias}/_search", body=body, ignore=(404,))
-        return bodies.parse_hits(response, highlighted="highlight" in body) if response else HitResults(total=0)
+        return bodies.parse_hits(response, query.text) if response else HitResults(total=0)
 
-    def search_ads(self, text: str, size: int = 20, offset: int = 0) -> AdResults:
-        body = bodies.ad_search(text, size, offset)
-        if body is None:
+    def search_ads(self, query: AdQuery) -> AdResults:
+        """An ad query; a review-state filter is first resolved to the ads holding such a hit (hits index)."""
+        if not (query.text.strip() or query.filtered):
             return AdResults(total=0)
+        ad_keys = self._ads_with_status(query.statuses) if query.statuses else None
+        if ad_keys == []:
+            return AdResults(total=0)
+        body = bodies.ad_search(query, ad_keys)
         response = self.client.request("POST", f"/{self.names.ads_alias}/_search", body=body, ignore=(404,))
-        return bodies.parse_ads(response) if response else AdResults(total=0)
+        return bodies.parse_ads(response, query.text) if response else AdResults(total=0)
+
+    def _ads_with_status(self, statuses: tuple[str, ...]) -> list[str]:
+        """The keys of every ad with a current hit in one of ``statuses`` (composite aggregation, paged)."""
+        keys: list[str] = []
+        after: dict[str, Any] | None = None
+        while True:
+            response = self.client.request("POST", f"/{self.names.hits_alias}/_search",
+                                           body=bodies.ads_with_status(statuses, after), ignore=(404,))
+            aggregation = (response or {}).get("aggregations", {}).get("ads", {})
+            keys += [bucket["key"]["ad_key"] for bucket in aggregation.get("buckets", [])]
+            after = aggregation.get("after_key")
+            if not aggregation.get("buckets") or after is None:
+                return keys
 
     def _find_hit(self, hit_id: str) -> dict[str, Any] | None:
         """A hit by id, in real time (``_mget`` over every monthly index: no refresh needed)."""

@@ -4,15 +4,14 @@ Crawled text is hostile: an ad may carry its own ``<script>`` or ``</em>``.
 Fragments therefore come back as plain text in which each match is wrapped in
 :data:`MARK_START` … :data:`MARK_END` (code points of the Unicode private-use
 area); whoever shows them escapes the text first and only then turns the
-markers into markup.  The engine is asked for the same markers (``pre_tags`` /
-``post_tags``), so every backend returns highlights alike.
+markers into markup.  Every backend marks its results here, from the text, so
+highlights are alike whatever answered the query.
 """
 
 from __future__ import annotations
 
-import string
-
-from indexer.tokenize import quoted_phrase, tokens
+from indexer.query import parse
+from indexer.tokenize import fold
 
 MARK_START = "\ue000"
 MARK_END = "\ue001"
@@ -21,7 +20,6 @@ MARK_END = "\ue001"
 FRAGMENT_SIZE = 80
 FRAGMENTS = 3
 
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 #: Markers already in the crawled text are replaced (same length), so they cannot fake or unbalance a highlight.
 _NEUTRAL = str.maketrans({MARK_START: "\ufffd", MARK_END: "\ufffd"})
 
@@ -33,21 +31,16 @@ def strip_marks(s: str) -> str:
     return s.replace(MARK_START, "").replace(MARK_END, "")
 
 
-def merge_adjacent(fragment: str) -> str:
-    """One mark over touching marks (the engine marks 糖, 尿 and 病 of 糖尿病 one character at a time)."""
-    return fragment.replace(MARK_END + MARK_START, "")
-
-
 def query_words(text: str) -> list[str]:
-    """What a query highlights: the phrase of a quoted query, else its jieba words."""
-    phrase = quoted_phrase(text)
-    return [phrase] if phrase is not None else tokens(text)
+    """What a query highlights: its terms and phrases that an ad may hold (not the excluded ones), folded."""
+    return parse(text).wanted
 
 
 def mark_fragments(text: str, words: list[str], size: int = FRAGMENT_SIZE, limit: int = FRAGMENTS) -> list[str]:
     """Up to ``limit`` fragments of about ``size`` characters of ``text``, each occurrence of ``words`` marked.
 
-    Occurrences are found by plain substring search (case-insensitive for ASCII);
+    Occurrences are found by plain substring search in the folded text (:func:`indexer.tokenize.fold`, one
+    character for one, so places in it are places in ``text``): 治癒 is marked where the query says 治愈;
     overlapping or touching ones get one mark.  Fragments never cut an occurrence
     and do not overlap; those holding the most distinct words are kept, in text order.
     """
@@ -59,9 +52,9 @@ def mark_fragments(text: str, words: list[str], size: int = FRAGMENT_SIZE, limit
 
 def _spans(text: str, words: list[str]) -> list[Span]:
     """Every occurrence of every word, sorted, overlapping and touching ones merged."""
-    folded = text.translate(_ASCII_LOWER)
+    folded = fold(text)
     found = []
-    for word in {w.translate(_ASCII_LOWER) for w in words if w}:
+    for word in {fold(w) for w in words if w}:
         start = folded.find(word)
         while start >= 0:
             found.append((start, start + len(word)))
@@ -97,7 +90,7 @@ def _windows(spans: list[Span], length: int, size: int) -> list[tuple[int, int, 
 
 
 def _distinct(text: str, spans: list[Span]) -> int:
-    return len({text[start:end].translate(_ASCII_LOWER) for start, end in spans})
+    return len({fold(text[start:end]) for start, end in spans})
 
 
 def _render(text: str, start: int, end: int, spans: list[Span]) -> str:

@@ -1,4 +1,4 @@
-"""The embedded store: SQLite in WAL mode, with FTS5 full-text search over jieba tokens.
+"""The embedded store: SQLite in WAL mode, with FTS5 full-text search: character trigrams match, jieba words rank.
 
 It holds every ad with its versions (a new version only when the content hash
 changes), every rule hit with its review status, and a record of each crawl
@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 from crawler.exceptions import StoreError
 from crawler.items import AdItem, document_text
 from indexer.highlight import mark_fragments, query_words
-from indexer.tokenize import quoted_phrase, token_string, tokens
+from indexer.query import SearchText, parse
+from indexer.tokenize import fold, token_string, tokens
 
 if TYPE_CHECKING:
-    from indexer.backend import AdResults, HitQuery, HitResults, IndexResult, Review
+    from indexer.backend import AdQuery, AdResults, HitQuery, HitResults, IndexResult, Review
 
 SCHEMA_VERSION = 1
 
@@ -90,6 +91,7 @@ CREATE TABLE IF NOT EXISTS hits (
 CREATE INDEX IF NOT EXISTS hits_version ON hits(version_id);
 CREATE INDEX IF NOT EXISTS hits_site_article ON hits(site, article_key);
 CREATE VIRTUAL TABLE IF NOT EXISTS ads_fts USING fts5(title, body, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS ads_grams USING fts5(document, tokenize = 'trigram case_sensitive 1');
 CREATE TABLE IF NOT EXISTS crawl_runs (
     id INTEGER PRIMARY KEY,
     site TEXT NOT NULL,
@@ -108,6 +110,13 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
 #: Columns added to a table after stores were first created, as (table, column, definition): a store
 #: opened without one gets it by ALTER TABLE, its old rows the column's default.
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (("ad_versions", "encoding_doubt", "TEXT NOT NULL DEFAULT ''"),)
+
+#: Version of what ``ads_grams`` holds (each version's document, folded): a store whose ``schema_meta`` names
+#: another (or none: made before the table existed) has the table filled afresh when it is opened.
+GRAMS_VERSION = "1"
+
+#: Terms shorter than a trigram are looked for with ``instr`` over the folded documents (a scan, no index).
+TRIGRAM = 3
 
 
 @dataclass(frozen=True)
@@ -187,38 +196,84 @@ def _version_dict(row: sqlite3.Row) -> dict[str, Any]:
     return version
 
 
-def _fts_match(words: list[str]) -> str:
-    """An FTS5 query requiring every word, each quoted (jieba words may hold FTS5 syntax)."""
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+def _fts_string(term: str) -> str:
+    """``term`` as one FTS5 string (a phrase: its tokens in a row), whatever FTS5 syntax it holds."""
+    return '"' + term.replace('"', '""') + '"'
 
 
-def _text_condition(text: str) -> tuple[str, list[Any]] | None:
-    """FTS5 over jieba words (every word required), or a raw substring of the document for a quoted phrase."""
-    phrase = quoted_phrase(text)
-    if phrase is not None:
-        return f"instr({_DOCUMENT_SQL}, ?) > 0", [phrase]
-    words = tokens(text)
-    if not words:
-        return "0", []
-    return "h.version_id IN (SELECT rowid FROM ads_fts WHERE ads_fts MATCH ?)", [_fts_match(words)]
+def _term_condition(column: str, term: str) -> tuple[str, list[Any]]:
+    """The versions (``column`` holds a version id) whose folded document holds ``term``.
 
-
-def _ad_match(text: str) -> tuple[str, str, dict[str, Any]] | None:
-    """FROM … WHERE … selecting the current versions that match ``text``, the ORDER BY (best first), the parameters.
-
-    Words are ranked by FTS5's bm25; a quoted phrase (no FTS5 rank) by how often it occurs.
+    A trigram phrase is exactly a substring; a term too short for a trigram is a scan with ``instr``.
     """
-    phrase = quoted_phrase(text)
-    if phrase is not None:
-        source = f"ads a JOIN ad_versions v ON v.id = a.current_version WHERE instr({_DOCUMENT_SQL}, :phrase) > 0"
-        order = f"length({_DOCUMENT_SQL}) - length(replace({_DOCUMENT_SQL}, :phrase, '')) DESC, a.id"
-        return source, order, {"phrase": phrase}
-    words = tokens(text)
-    if not words:
-        return None
-    source = """ads_fts JOIN ad_versions v ON v.id = ads_fts.rowid JOIN ads a ON a.id = v.ad_id
-        WHERE ads_fts MATCH :match AND a.current_version = v.id"""
-    return source, "bm25(ads_fts), a.id", {"match": _fts_match(words)}
+    if len(term) >= TRIGRAM:
+        return f"{column} IN (SELECT rowid FROM ads_grams WHERE ads_grams MATCH ?)", [_fts_string(term)]
+    return f"{column} IN (SELECT rowid FROM ads_grams WHERE instr(document, ?) > 0)", [term]
+
+
+def _search_condition(column: str, search: SearchText) -> tuple[str, list[Any]]:
+    """SQL for a parsed query: every group (any of its terms) held, no excluded term held."""
+    parts, params = [], []
+    for group in search.groups:
+        alternatives = [_term_condition(column, term) for term in group]
+        parts.append("(" + " OR ".join(sql for sql, _ in alternatives) + ")")
+        params += [param for _, values in alternatives for param in values]
+    for term in search.excluded:
+        sql, values = _term_condition(column, term)
+        parts.append(f"NOT {sql}")
+        params += values
+    return " AND ".join(parts) or "0", params
+
+
+def _text_condition(column: str, text: str) -> tuple[str, list[Any]]:
+    """The condition for a query's text; a text with nothing to look for matches nothing."""
+    search = parse(text)
+    return ("0", []) if search.empty else _search_condition(column, search)
+
+
+def _rank_words(search: SearchText) -> str | None:
+    """An FTS5 query over the jieba index for any word of the wanted terms (ranking only), or ``None``."""
+    words = list(dict.fromkeys(word for term in search.wanted for word in tokens(term)))
+    return " OR ".join(_fts_string(word) for word in words) or None
+
+
+#: ORDER BY of each ad sort; ``r.score`` is the bm25 of the wanted terms' jieba words (lower is better).
+_AD_ORDER = {"relevance": "coalesce(r.score, 0), v.fetched_at DESC, a.canonical_url",
+             "time": "v.fetched_at DESC, a.canonical_url", "risk": "v.risk DESC, a.canonical_url"}
+
+#: Ad filters over the current version ``v``: attribute of the query → SQL taking the values' placeholders.
+_AD_FILTERS = (
+    ("sites", "a.site IN ({})"),
+    ("categories", "EXISTS (SELECT 1 FROM json_each(v.categories) c WHERE c.value IN ({}))"),
+    ("articles", "EXISTS (SELECT 1 FROM hits h WHERE h.version_id = v.id AND h.article_key IN ({}))"),
+    ("statuses", "EXISTS (SELECT 1 FROM hits h WHERE h.version_id = v.id AND h.review_status IN ({}))"),
+)
+
+
+def _day_conditions(column: str, day_from: str, day_to: str) -> tuple[list[str], list[Any]]:
+    """A fetch time's Beijing date within the bounds given."""
+    conditions, params = [], []
+    for operator, value in ((">=", day_from), ("<=", day_to)):
+        if value:
+            conditions.append(f"{REPORT_DAY.format(column)} {operator} ?")
+            params.append(value)
+    return conditions, params
+
+
+def _ad_conditions(query: AdQuery) -> tuple[str, list[Any]]:
+    """WHERE … for an ad query's text and filters over the current version ``v`` of ad ``a``."""
+    conditions, params = ["v.id = a.current_version"], []
+    if query.text.strip():
+        sql, values = _text_condition("v.id", query.text)
+        conditions.append(sql)
+        params += values
+    for attribute, template in _AD_FILTERS:
+        values = list(getattr(query, attribute))
+        if values:
+            conditions.append(template.format(", ".join("?" * len(values))))
+            params += values
+    days, values = _day_conditions("v.fetched_at", query.day_from, query.day_to)
+    return " WHERE " + " AND ".join(conditions + days), params + values
 
 
 def _ad_dict(row: sqlite3.Row, words: list[str]) -> dict[str, Any]:
@@ -240,14 +295,13 @@ def _hit_conditions(query: HitQuery) -> tuple[str, list[Any]]:
             params.extend(values)
     if query.current_only:
         conditions.append("a.current_version = h.version_id")
-    for operator, value in ((">=", query.day_from), ("<=", query.day_to)):
-        if value:
-            conditions.append(f"{REPORT_DAY.format('v.fetched_at')} {operator} ?")
-            params.append(value)
-    text = _text_condition(query.text) if query.text else None
-    if text:
-        conditions.append(text[0])
-        params.extend(text[1])
+    days, values = _day_conditions("v.fetched_at", query.day_from, query.day_to)
+    conditions += days
+    params += values
+    if query.text:
+        sql, values = _text_condition("h.version_id", query.text)
+        conditions.append(sql)
+        params += values
     return (" WHERE " + " AND ".join(conditions)) if conditions else "", params
 
 
@@ -275,6 +329,7 @@ class SqliteStore:
             self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self.conn.row_factory = sqlite3.Row
             self.conn.create_function("adwatch_document", 3, _stored_document, deterministic=True)
+            self.conn.create_function("adwatch_fold", 1, fold, deterministic=True)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
@@ -283,6 +338,7 @@ class SqliteStore:
                     if statement.strip():
                         self.conn.execute(statement)
                 self._add_missing_columns()
+                self._fill_grams()
                 self.conn.execute(
                     "INSERT OR IGNORE INTO schema_meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
                 )
@@ -294,6 +350,20 @@ class SqliteStore:
             present = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
             if column not in present:
                 self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+    def _fill_grams(self) -> None:
+        """Fill ``ads_grams`` from every stored version unless it holds what :data:`GRAMS_VERSION` says.
+
+        A store made before the table existed gets it filled here, once (a fresh store: at once, being empty).
+        """
+        row = self.conn.execute("SELECT value FROM schema_meta WHERE key = 'grams_version'").fetchone()
+        if row is not None and row["value"] == GRAMS_VERSION:
+            return
+        self.conn.execute("DELETE FROM ads_grams")
+        self.conn.execute(f"""INSERT INTO ads_grams(rowid, document)
+                              SELECT v.id, adwatch_fold({_DOCUMENT_SQL}) FROM ad_versions v""")
+        self.conn.execute("INSERT OR REPLACE INTO schema_meta(key, value) VALUES ('grams_version', ?)",
+                          (GRAMS_VERSION,))
 
     def close(self) -> None:
         self.conn.close()
@@ -316,6 +386,7 @@ class SqliteStore:
             return [self._save(item, title_tokens, body_tokens) for item, title_tokens, body_tokens in prepared]
 
     def _save(self, item: AdItem, title_tokens: str, body_tokens: str) -> SaveOutcome:
+        """Store one item: the ad, a new version (indexed by words and by folded characters) and its hits."""
         now = _now()
         row = self.conn.execute("SELECT id FROM ads WHERE canonical_url = ?", (item.canonical_url,)).fetchone()
         if row is None:
@@ -338,6 +409,8 @@ class SqliteStore:
         self.conn.execute(
             "INSERT INTO ads_fts(rowid, title, body) VALUES (?, ?, ?)", (version_id, title_tokens, body_tokens)
         )
+        self.conn.execute("INSERT INTO ads_grams(rowid, document) VALUES (?, ?)",
+                          (version_id, fold(item.document())))
         self.conn.execute("UPDATE ads SET current_version = ? WHERE id = ?", (version_id, ad_id))
         hit_ids = tuple(self._insert_hit(ad_id, version_id, item, hit, now) for hit in item.hits)
         return SaveOutcome(status, ad_id, version_id, hit_ids)
@@ -456,18 +529,6 @@ class SqliteStore:
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return self.conn.execute(f"{query}{where} {order}", params).fetchall()
 
-    def search(self, query: str, limit: int = 20) -> list[sqlite3.Row]:
-        """Full-text search over every stored ad version, cut with the same jieba as the index."""
-        words = tokens(query)
-        if not words:
-            return []
-        match = _fts_match(words)
-        return self.conn.execute(
-            """SELECT v.id AS version_id, v.url, v.title, bm25(ads_fts) AS score FROM ads_fts
-               JOIN ad_versions v ON v.id = ads_fts.rowid WHERE ads_fts MATCH ? ORDER BY score LIMIT ?""",
-            (match, limit),
-        ).fetchall()
-
     def ad_versions(self, canonical_url: str) -> list[dict[str, Any]]:
         """Every stored version of the ad, oldest first, with its document; ``current`` marks the current one."""
         rows = self.conn.execute(f"{_VERSION_SELECT} WHERE a.canonical_url = ? ORDER BY v.fetched_at, v.id",
@@ -540,19 +601,24 @@ class SqliteStore:
         for hit in hits:
             hit["highlight"] = mark_fragments(documents[hit["hit_id"]], words)
 
-    def search_ads(self, text: str, size: int = 20, offset: int = 0) -> AdResults:
-        """Full-text search over the current version of every ad, flagged or not, best match first."""
+    def search_ads(self, query: AdQuery) -> AdResults:
+        """Search over the current version of every ad, flagged or not, in ``query.sort`` order."""
         from indexer.backend import AdResults
 
-        match = _ad_match(text)
-        if match is None:
+        if not (query.text.strip() or query.filtered):
             return AdResults(total=0)
-        source, order, params = match
+        where, params = _ad_conditions(query)
+        source = f"ads a JOIN ad_versions v ON v.id = a.current_version{where}"
         total = self.conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
-        rows = self.conn.execute(f"SELECT {_AD_COLUMNS} FROM {source} ORDER BY {order} LIMIT :size OFFSET :offset",
-                                 {**params, "size": size, "offset": offset}).fetchall()
-        words = query_words(text)
-        return AdResults(total=total, ads=[_ad_dict(row, words) for row in rows])
+        words = _rank_words(parse(query.text)) if query.sort == "relevance" else None
+        scores = "SELECT rowid AS version_id, bm25(ads_fts) AS score FROM ads_fts WHERE ads_fts MATCH ?"
+        rank = (f" LEFT JOIN ({scores}) r ON r.version_id = v.id" if words else
+                " LEFT JOIN (SELECT NULL AS version_id, NULL AS score) r ON 0")
+        rows = self.conn.execute(
+            f"SELECT {_AD_COLUMNS} FROM ads a JOIN ad_versions v ON v.id = a.current_version{rank}{where} "
+            f"ORDER BY {_AD_ORDER[query.sort]} LIMIT ? OFFSET ?",
+            [*([words] if words else []), *params, query.size, query.offset]).fetchall()
+        return AdResults(total=total, ads=[_ad_dict(row, query_words(query.text)) for row in rows])
 
     def get_hit(self, hit_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(f"{_HIT_SELECT} WHERE h.id = ?", (hit_id,)).fetchone()

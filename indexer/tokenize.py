@@ -1,4 +1,4 @@
-"""Chinese word segmentation for full-text search (jieba), shared by indexing and querying.
+"""Chinese word segmentation (jieba) and character folding for full-text search, shared by indexing and querying.
 
 jieba runs as jieba-rs, its Rust port (see :mod:`rules.segment`).
 
@@ -15,11 +15,47 @@ from functools import lru_cache
 
 import rjieba
 
-from rules.normalize import replace_lone_surrogates
+from rules.normalize import char_table, replace_lone_surrogates
 from rules.segment import add_words_to, jieba_with
 
 _NOT_WORD_OR_NEWLINE = re.compile(r"[^\w\n]+")
 _extra_words: set[str] = set()
+_BMP_END = 0xFFFF
+_SURROGATES = range(0xD800, 0xE000)
+#: Stands for a space in :func:`gram_string` (a whitespace analyzer drops spaces); folded away from texts.
+GRAM_SPACE = "\ue002"
+
+
+@lru_cache(maxsize=1)
+def fold_table() -> dict[int, str]:
+    """One character to one character: traditional to simplified, full-width to half-width, upper to lower case,
+    every kind of space to a plain space.
+
+    The rule engine's folding table (:func:`rules.normalize.char_table`, OpenCC's character list), less lone
+    surrogates (no text holds them once stored), and closed (a folded character folds to itself), so folding
+    twice changes nothing.  Every backend folds texts and queries with it, in Python.
+    """
+    base = {key: value for key, value in char_table().items() if key not in _SURROGATES}
+    base.update({code: " " for code in range(_BMP_END + 1) if chr(code).isspace() and code != ord(" ")})
+    base[ord(GRAM_SPACE)] = "\ufffd"
+    closed = {}
+    for key, value in base.items():
+        while ord(value) in base and base[ord(value)] != value:
+            value = base[ord(value)]
+        if chr(key) != value:
+            closed[key] = value
+    return closed
+
+
+def fold(text: str) -> str:
+    """``text`` folded for search (:func:`fold_table`): 治癒 → 治愈, ＡＢＣ → abc; as long as ``text``."""
+    return text.translate(fold_table())
+
+
+def gram_string(text: str) -> str:
+    """``text`` folded, one character a token, spaces as :data:`GRAM_SPACE`: what a search engine's whitespace
+    analyzer indexes, so that a phrase query of a term's characters finds exactly where they stand together."""
+    return " ".join(fold(text).replace(" ", GRAM_SPACE))
 
 
 @lru_cache(maxsize=1)

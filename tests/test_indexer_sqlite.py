@@ -12,6 +12,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.items import AdItem
 from crawler.pipelines.normalise import NormalisePipeline
+from indexer.backend import AdQuery
 from indexer.sqlite import SCHEMA, SqliteStore, hit_id
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,12 +78,16 @@ def test_changed_content_is_a_new_version_and_old_hits_stay_in_history(tmp_path:
         assert store.current_hits() == []
 
 
-def test_chinese_full_text_search_uses_jieba_words(tmp_path: Path) -> None:
+def test_full_text_search_finds_characters_wherever_they_stand(tmp_path: Path) -> None:
     with SqliteStore(tmp_path / "a.db") as store:
         store.save_items([ad(), ad(body="纯棉T恤，舒适透气", hits=[], url="http://s/item/2.html")])
-        assert [r["url"] for r in store.search("糖尿病")] == ["http://s/item/1.html"]
-        assert [r["url"] for r in store.search("纯棉")] == ["http://s/item/2.html"]
-        assert store.search("！！") == []
+
+        def urls(text: str) -> list[str]:
+            return [found["url"] for found in store.search_ads(AdQuery(text=text)).ads]
+
+        assert urls("糖尿病") == urls("尿") == ["http://s/item/1.html"]
+        assert urls("纯棉") == urls("棉t") == ["http://s/item/2.html"]
+        assert urls("！！") == []
 
 
 def test_a_write_killed_mid_transaction_leaves_the_store_intact(tmp_path: Path) -> None:

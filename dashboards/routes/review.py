@@ -8,9 +8,10 @@ from fastapi.responses import Response
 from dashboards.decisions import DecisionError
 from dashboards.detail import SCREENSHOT, evidence_package, hit_view, package_member
 from dashboards.exports import queue_csv
-from dashboards.queue import QueueFilter, page_number, search_queue
+from dashboards.queue import QueueFilter, search_queue
 from dashboards.stats import chart_data
 from dashboards.web import redirect, render, require, require_post, services
+from indexer.backend import AD_SORTS, AdQuery
 from rules.engine import ARTICLE_KEYS
 
 router = APIRouter()
@@ -103,16 +104,33 @@ async def screenshot(request: Request, hit_id: str) -> Response:
     return screenshot_response(request, _hit_or_404(request, hit_id)["hit_id"])
 
 
+#: The search page's orders, labelled.
+SORT_LABELS = {"relevance": "相关度", "time": "抓取时间（新者在前）", "risk": "风险（高者在前）"}
+
+
+def _ad_query(filters: QueueFilter, sort: str, size: int) -> AdQuery:
+    """The ad search behind the search page: the queue's filter fields, one value each."""
+    def one(value: str) -> tuple[str, ...]:
+        return (value,) if value else ()
+
+    return AdQuery(text=filters.q, sites=one(filters.site), categories=one(filters.category),
+                   articles=one(filters.article), statuses=one(filters.status), day_from=filters.day_from,
+                   day_to=filters.day_to, sort=sort, size=size, offset=(filters.page - 1) * size)
+
+
 @router.get("/search")
 async def search(request: Request) -> Response:
     require(request, "review")
     console = services(request)
-    text = request.query_params.get("q", "").strip()[:200]
-    page = page_number(request.query_params)
-    size = console.config.page_size
-    results = console.backend.search_ads(text, size=size, offset=(page - 1) * size) if text else None
-    pages = max(1, -(-results.total // size)) if results else 1
-    return render(request, "search.html", q=text, results=results, page=page, pages=pages, sites=console.sites)
+    params = dict(request.query_params)
+    filters = QueueFilter.from_params({**params, "status": params.get("status", "")})
+    sort = params.get("sort", "") if params.get("sort") in AD_SORTS else "relevance"
+    query = _ad_query(filters, sort, console.config.page_size)
+    results = console.backend.search_ads(query) if query.text.strip() or query.filtered else None
+    pages = max(1, -(-results.total // query.size)) if results else 1
+    return render(request, "search.html", filters=filters, sort=sort, results=results, pages=pages,
+                  sites=console.sites, articles=ARTICLE_KEYS, sorts=SORT_LABELS)
+
 
 
 @router.get("/stats")

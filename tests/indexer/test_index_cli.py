@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from indexer.backend import HitQuery, Review
+from indexer.bodies import MAPPING_VERSION
 from indexer.engine import EngineIndex
 from indexer.journal import Journal
 from indexer.sqlite import SqliteStore
@@ -33,16 +34,17 @@ def test_init_rebuild_status_and_replay(engine_node: EngineNode, tmp_path: Path)
         store.set_review(store.current_hits(sites=["hospital"])[0]["id"], Review("dismissed", "李审核", "非广告"))
     Journal(tmp_path / "index-journal.db").append_items(catalogue()[:1], "engine was down")
 
-    assert "v1" in adwatch_index(["init"], env).stdout
+    version = f"v{MAPPING_VERSION}"
+    assert version in adwatch_index(["init"], env).stdout
     rebuilt = adwatch_index(["rebuild"], env)
     assert rebuilt.returncode == 0 and "4 件 items" in rebuilt.stdout, rebuilt.stderr
     status = json.loads(adwatch_index(["status", "--json"], env).stdout)
     assert status["engine"]["reachable"] and status["backlog"]["pending"] == 1
     assert {row["index"]: row["docs"] for row in status["engine"]["indices"]} == {
-        f"{prefix}-ads-v1": 4, f"{prefix}-hits-v1-2026.11": 5}
-    assert status["ledger"]["indices"] == [{"index": f"{prefix}-ads-v1", "ads": 4, "complete": True}]
+        f"{prefix}-ads-{version}": 4, f"{prefix}-hits-{version}-2026.11": 5}
+    assert status["ledger"]["indices"] == [{"index": f"{prefix}-ads-{version}", "ads": 4, "complete": True}]
     printed = adwatch_index(["status"], env).stdout
-    assert f"写入账本 write ledger: {prefix}-ads-v1 4 个广告 ads · 完整 complete" in printed
+    assert f"写入账本 write ledger: {prefix}-ads-{version} 4 个广告 ads · 完整 complete" in printed
     replayed = adwatch_index(["replay"], env)
     assert replayed.returncode == 0 and "replayed 1" in replayed.stdout
     index = EngineIndex(engine_node.client(), prefix=prefix)

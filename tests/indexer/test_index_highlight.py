@@ -1,8 +1,8 @@
-"""Highlight fragments with safe markers, as the SQLite backend builds them."""
+"""Highlight fragments with safe markers, as every backend builds them (in Python, from the text)."""
 
 from __future__ import annotations
 
-from indexer.highlight import MARK_END, MARK_START, mark_fragments, merge_adjacent, query_words, strip_marks
+from indexer.highlight import MARK_END, MARK_START, mark_fragments, query_words, strip_marks
 
 
 def shown(fragments: list[str]) -> list[str]:
@@ -47,9 +47,13 @@ def test_markers_in_the_crawled_text_cannot_fake_a_mark() -> None:
     assert fragment == f"\ufffd假的\ufffd{MARK_START}糖尿病{MARK_END}\ufffd"
 
 
-def test_engine_marks_are_merged_and_query_words_follow_the_query_language() -> None:
-    assert merge_adjacent(f"{MARK_START}糖{MARK_END}{MARK_START}尿{MARK_END}{MARK_START}病{MARK_END}") == (
-        f"{MARK_START}糖尿病{MARK_END}")
+def test_query_words_follow_the_query_language() -> None:
     assert query_words('"有效率98%"') == ["有效率98%"]
-    assert query_words("糖尿病 治愈率") == ["糖尿", "糖尿病", "治愈", "治愈率"]
+    assert query_words("糖尿病 治愈率") == ["糖尿病", "治愈率"]
+    assert query_words("糖尿病 OR 治癒 -根治 NOT 特效") == ["糖尿病", "治愈"]
     assert query_words("！！") == []
+
+
+def test_traditional_text_is_marked_for_a_simplified_term_and_the_other_way_round() -> None:
+    assert shown(mark_fragments("本院治癒率高，ＶＩＰ專線", ["治愈", "vip专线"])) == ["本院[治癒]率高，[ＶＩＰ專線]"]
+    assert shown(mark_fragments("治愈率", ["治癒"])) == ["[治愈]率"]

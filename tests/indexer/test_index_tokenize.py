@@ -14,7 +14,6 @@ import lxml.html
 import pytest
 
 from crawler.encoding import detect
-from indexer.bodies import text_clause
 from indexer.config import IndexConfigError, IndexTarget, parse_index_url
 from indexer.tokenize import add_words, tokens
 from rules.evaluate import DEFAULT_DEVSET_DIR, read_items
@@ -73,7 +72,7 @@ def test_extra_words_join_the_dictionary_and_cut_queries_the_same_way() -> None:
     assert "御龙养元丹" not in tokens("服用御龙养元丹三天")
     assert add_words(["御龙养元丹", " "]) == 1
     assert "御龙养元丹" in tokens("服用御龙养元丹三天")
-    assert text_clause("御龙养元丹")["match"]["text_tokens"]["query"] == "御龙养元丹"
+    assert "御龙养元丹" in tokens("御龙养元丹")
     assert add_words(["御龙养元丹"]) == 0
 
 
