@@ -504,7 +504,8 @@ def run_scheduled_crawl(site: str) -> None:
     """The job function stored (by reference) in the job store."""
     service: CrawlService | None = getattr(_bound, "service", None)
     if service is None:
-        raise ScheduleError(f"crawl job for {site!r} ran outside a scheduler service thread")
+        raise ScheduleError(f"抓取任务须在调度服务线程中运行 crawl job for {site!r} ran outside a scheduler service "
+                            "thread")
     service.run_site(site)
 
 
@@ -859,7 +860,7 @@ def trigger_command(site: str) -> None:
 
 @schedule.command("history")
 @click.option("--site", help="按站点筛选 / filter by site")
-@click.option("--limit", type=int, default=30, show_default=True)
+@click.option("--limit", type=int, default=30, show_default=True, help="最多显示条数 / at most this many runs")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 行输出 / print JSON lines")
 def history_command(site: str | None, limit: int, as_json: bool) -> None:
     """运行记录：开始、结束、页面、广告、命中、错误。 Run history: start, end, pages, ads, hits, errors."""
@@ -914,7 +915,7 @@ def _history_row(row: dict[str, Any], tz: tzinfo) -> list[str]:
     metavar="NAME[=MM-DD..MM-DD]",
     help="活动时间窗 / an active date window, defined here if given with dates",
 )
-@click.option("--priority", type=int, default=0, show_default=True)
+@click.option("--priority", type=int, default=0, show_default=True, help="优先级：时间窗内高者取代低者 / higher wins")
 @click.option("--max-runtime", help="最长运行时间，如 45m / maximum run time such as 45m")
 @click.option(
     "--file", "file_name", default="local.yaml", show_default=True, help="写入的计划文件 / plan file to write"
@@ -951,12 +952,12 @@ def _child_main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m scheduler")
     sub = parser.add_subparsers(dest="command", required=True)
-    one = sub.add_parser("crawl-one", help="crawl one site with a JOBDIR (run by the scheduler)")
+    one = sub.add_parser("crawl-one", help="抓取一个站点（调度服务调用）crawl one site with a JOBDIR")
     one.add_argument("site")
     one.add_argument("--jobdir", type=Path, required=True)
     one.add_argument("--result", type=Path, required=True)
     one.add_argument("--log-file", type=Path, required=True)
-    now = sub.add_parser("trigger", help="crawl one site now, honouring its lease (started by the console)")
+    now = sub.add_parser("trigger", help="立即抓取一个站点（审核台调用）crawl one site now, honouring its lease")
     now.add_argument("site")
     args = parser.parse_args(argv)
     if args.command == "trigger":
