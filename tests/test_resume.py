@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from crawler.frontier import FRONTIER_FILE, Frontier
 from sandbox.server import SandboxWeb
@@ -28,17 +29,33 @@ from tests.test_spider_profile import fetched_paths
 SITE = "collect"
 
 
+#: Seconds between two requests of the crawl: paced so that a kill at a page count lands before the
+#: crawl's end even when the test's poll of the frontier is slowed by a loaded machine.
+PACE_SECONDS = 0.05
+
+
 def crawl_env(base_url: str, data_dir: Path) -> dict[str, str]:
-    """The crawl's environment: the site at ``base_url``, its data in ``data_dir``; no search index, no evidence."""
+    """The crawl's environment: the site at ``base_url``, paced, its data in ``data_dir``; no index, no evidence."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADWATCH_")}
     env.update(
         ADWATCH_DATA_DIR=str(data_dir),
         ADWATCH_BASE_URLS=json.dumps({SITE: base_url}),
+        ADWATCH_PROFILE_DIRS=json.dumps([str(paced_profile_dir(data_dir))]),
         ADWATCH_STORE_BATCH_SIZE="8",
         ADWATCH_INDEX_ENABLED="false",
         ADWATCH_EVIDENCE_ENABLED="false",
     )
     return env
+
+
+def paced_profile_dir(data_dir: Path) -> Path:
+    """A folder holding only the sandbox's profile of ``SITE``, with ``PACE_SECONDS`` between requests."""
+    profile = yaml.safe_load((REPO / "sandbox" / "profiles" / f"{SITE}.yaml").read_text(encoding="utf-8"))
+    profile["politeness"]["download_delay"] = PACE_SECONDS
+    folder = data_dir / "profiles"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{SITE}.yaml").write_text(yaml.safe_dump(profile, allow_unicode=True), encoding="utf-8")
+    return folder
 
 
 def start_crawl(web: SandboxWeb, data_dir: Path) -> subprocess.Popen[bytes]:

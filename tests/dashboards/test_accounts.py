@@ -340,6 +340,8 @@ EXPECTED_MATRIX = {
     "cases": (False, True, True, False),
     "audit": (False, True, False, True),
     "users": (False, False, False, True),
+    "monitor": (False, True, False, True),
+    "plans": (False, True, False, True),
 }
 ROLE_ORDER = ("reviewer", "chief", "inspector", "admin")
 
