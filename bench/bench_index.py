@@ -116,7 +116,7 @@ HAND_WRITTEN = {
         "filter": [{"terms": {"site": ["mall", "pharmacy", "hospital"]}}, {"terms": {"severity": ["high"]}},
                    {"terms": {"review_status": ["pending"]}}, {"term": {"current": True}},
                    {"range": {"day": {"gte": "2026-11-05", "lte": "2026-11-25"}}}],
-        "must": [{"match": {"text_tokens": {"query": "糖尿病 有效率", "operator": "and"}}}]}},
+        "must": [{"match_phrase": {"grams": "糖 尿 病"}}, {"match_phrase": {"grams": "有 效 率"}}]}},
     "size": 20, "from": 0, "track_total_hits": True, "sort": [{"risk": "desc"}, {"hit_id": "asc"}],
     "_source": {"includes": ["hit_id", "site", "title", "article_key", "matched", "risk", "review_status"]},
     "aggs": {"article": {"terms": {"field": "article_key", "size": 100}},
