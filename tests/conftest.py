@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -21,6 +22,22 @@ from indexer.testing import ElasticsearchNode, EngineNode, OpenSearchNode
 from sandbox.server import SITES, SandboxWeb
 
 REPO = Path(__file__).resolve().parents[1]
+
+#: In CI (``CI=true``) nothing is skipped: a test that cannot run because Chromium, a search engine or
+#: the saved real pages are missing fails instead, so a green run means that every test ran.
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def unavailable(reason: str, *, module: bool = False) -> NoReturn:
+    """Skip for ``reason`` on a developer's machine; fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a test that cannot run fails)", pytrace=False)
+    pytest.skip(reason, allow_module_level=module)
+
+
+def skip_unless(available: bool, reason: str) -> pytest.MarkDecorator:
+    """A ``skipif`` mark that never skips in CI: there the test runs and fails on what it lacks."""
+    return pytest.mark.skipif(not available and not IN_CI, reason=reason)
 
 
 @dataclass

@@ -40,15 +40,16 @@ from crawler.extract import extract_record, records
 from crawler.middlewares.encoding import EncodingMiddleware
 from crawler.pipelines.normalise import clean_text, parse_prices
 from crawler.profiles import Profile, load_profile, load_profiles
+from tests.conftest import unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE_DIR = REPO / "crawler" / "profiles"
 REALWEB = Path(os.environ.get("ADWATCH_REALWEB_DIR") or REPO.parent / "shared" / "realweb").resolve()
 
 if not (REALWEB / "manifest.jsonl").is_file():
-    pytest.skip(
+    unavailable(
         f"real saved pages not found: no manifest.jsonl in {REALWEB} (set ADWATCH_REALWEB_DIR to the realweb folder)",
-        allow_module_level=True,
+        module=True,
     )
 
 MANIFEST: dict[str, dict] = {

@@ -29,12 +29,12 @@ from crawler.spiders.profile import ProfileSpider
 from sandbox.manifest import ARTICLE_KEYS, TRAPS, GroundTruth, load_manifest
 from sandbox.server import SandboxWeb
 from sandbox.sites.jsmall import LAZY_ALT_ITEM, JsmallSite
-from tests.conftest import REPO, CrawlRun, run_adwatch
+from tests.conftest import REPO, CrawlRun, run_adwatch, skip_unless
 
 PROFILES = load_profiles([REPO / "sandbox" / "profiles"])
 TRUTHS = [t for t in load_manifest() if t.site == "jsmall"]
-needs_chromium = pytest.mark.skipif(
-    not Path(ADWATCH_RENDER_EXECUTABLE_PATH).is_file(),
+needs_chromium = skip_unless(
+    Path(ADWATCH_RENDER_EXECUTABLE_PATH).is_file(),
     reason=f"no Chromium at {ADWATCH_RENDER_EXECUTABLE_PATH} (`make setup` installs Debian's chromium)",
 )
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, CrawlRun
+from tests.conftest import REPO, CrawlRun, skip_unless
 
-requires_chromium = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="Debian's chromium is not installed (run `make setup`)"
+requires_chromium = skip_unless(
+    shutil.which("chromium") is not None, reason="Debian's chromium is not installed (run `make setup`)"
 )
 
 

@@ -17,6 +17,7 @@ from crawler.encoding import detect
 from indexer.config import IndexConfigError, IndexTarget, parse_index_url
 from indexer.tokenize import add_words, tokens
 from rules.evaluate import DEFAULT_DEVSET_DIR, read_items
+from tests.conftest import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 REALWEB = Path(os.environ.get("ADWATCH_REALWEB_DIR") or REPO.parent / "shared" / "realweb")
@@ -30,7 +31,7 @@ def _devset_texts() -> list[str]:
 def _real_page_texts() -> list[str]:
     manifest = REALWEB / "manifest.jsonl"
     if not manifest.is_file():
-        pytest.skip(f"real saved pages not found: no manifest.jsonl in {REALWEB} (set ADWATCH_REALWEB_DIR)")
+        unavailable(f"real saved pages not found: no manifest.jsonl in {REALWEB} (set ADWATCH_REALWEB_DIR)")
     texts = []
     for line in manifest.read_text(encoding="utf-8").splitlines():
         raw = (REALWEB / json.loads(line)["file"]).read_bytes()

@@ -8,6 +8,7 @@ import pytest
 
 from rules.engine import ARTICLE_KEYS, CheckResult, Hit, RuleEngine
 from rules.evaluate import DEFAULT_DEVSET_DIR, read_items
+from tests.conftest import unavailable
 
 A9, A14, A16, A17, A18 = "广告法第九条", "广告法第十四条", "广告法第十六条", "广告法第十七条", "广告法第十八条"
 A21, A24, A25, A26, A28 = (
@@ -199,7 +200,7 @@ def test_scanner_backends_agree(engine: RuleEngine, monkeypatch: pytest.MonkeyPa
     from rules import engine as engine_module
 
     if engine_module._ars is None:
-        pytest.skip("ahocorasick_rs is not installed")
+        unavailable("ahocorasick_rs is not installed")
     text = "全网最低价🔥！专家推荐，根治失眠，国家级品质，第一次购买送保质期内新品，国食健注g20160123"
     fast_scanner = engine_module._Scanner(engine.terms)
     fast = fast_scanner.scan(text)

@@ -7,9 +7,8 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from rules.evaluate import LABELLED_SETS, REALCASES_DIR, read_items
+from tests.conftest import unavailable
 
 # The digest of test.jsonl as frozen in its own commit, before the engine was changed against the dev part.
 FROZEN_TEST_SHA256 = "b6dafd902ad4e563c92f8d757139f9bcd6703f31235d5d527ea929493ce036a6"
@@ -49,7 +48,7 @@ def test_articles_are_spelt_at_article_level() -> None:
 
 def test_no_line_comes_from_a_reserved_source() -> None:
     if not RESERVED_SOURCES.exists():
-        pytest.skip("../shared/RESERVED-SOURCES.md is not beside the project")
+        unavailable("../shared/RESERVED-SOURCES.md is not beside the project")
     reserved = set(re.findall(r"https?://\S+", RESERVED_SOURCES.read_text(encoding="utf-8")))
     used = {i["source"]["url"] for i in _lines("dev.jsonl") + _lines("test.jsonl")}
     assert not reserved & used
