@@ -175,6 +175,19 @@ def demo(as_json: bool, port_base: int | None, evidence: bool) -> None:
     _print_summary(summary, log_file)
 
 
+def _print_findings(findings: dict[str, dict[str, float | int]]) -> None:
+    from rules.market_findings import finding_labels
+
+    labels = finding_labels()
+    table = Table(title="广告以外的发现（按类型，页面级） findings beyond ads, per kind (page level)")
+    for column in ("类型 kind", "标注 expected", "发现 found", "精确率 precision", "召回率 recall"):
+        table.add_column(column, justify="left" if column == "类型 kind" else "right")
+    for kind, figures in findings.items():
+        table.add_row(f"{labels.get(kind, kind)} {kind}", str(figures["expected"]), str(figures["found"]),
+                      f"{figures['precision']:.3f}", f"{figures['recall']:.3f}")  # fmt: skip
+    out_console.print(table)
+
+
 def _print_summary(summary, log_file: str) -> None:
     from rules.engine import CATEGORY_LABELS
 
@@ -198,6 +211,7 @@ def _print_summary(summary, log_file: str) -> None:
     for category, count in summary.hits_by_category.items():
         categories.add_row(f"{CATEGORY_LABELS.get(category, category)} {category}", str(count))
     out_console.print(categories)
+    _print_findings(summary.findings)
 
     totals = Table(title="汇总 summary", show_header=False)
     totals.add_column()

@@ -11,7 +11,8 @@ from crawler.run import SiteResult
 from crawler.urls import canonical_url
 from indexer.sqlite import SqliteStore
 from rules.evaluate import Counts
-from sandbox.manifest import ARTICLE_KEYS, GroundTruth
+from rules.market_findings import is_finding
+from sandbox.manifest import ARTICLE_KEYS, FINDING_KINDS, FINDINGS, GroundTruth
 
 
 @dataclass
@@ -31,6 +32,8 @@ class DemoSummary:
     missing_ads: list[str]
     errors: int
     per_site: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Findings beyond ads, per kind (rule id): {"expected", "found", "precision", "recall"} over every page.
+    findings: dict[str, dict[str, float | int]] = field(default_factory=dict)
     db_path: str = ""
     raw_dir: str = ""
 
@@ -50,14 +53,20 @@ def summarise(
     ads = {row["canonical_url"]: row for row in store.current_ads(sites)}
     hits = store.current_hits(sites)
     articles_by_ad: dict[str, set[str]] = {}
+    findings_by_ad: dict[str, set[str]] = {}
     for hit in hits:
-        articles_by_ad.setdefault(hit["canonical_url"], set()).add(hit["article_key"])
+        if is_finding(hit["rule_id"]):
+            findings_by_ad.setdefault(hit["canonical_url"], set()).add(hit["rule_id"])
+        else:
+            articles_by_ad.setdefault(hit["canonical_url"], set()).add(hit["article_key"])
+    expected_findings: dict[str, frozenset[str]] = {}
 
     ads_scored, articles_scored, missing = Counts(), Counts(), []
     for truth in manifest:
         if truth.site not in sites:
             continue
         url = canonical_url(base_urls[truth.site].rstrip("/") + truth.path, strip_params.get(truth.site, ()))
+        expected_findings[url] = FINDINGS.get((truth.site, truth.path), frozenset())
         if url not in ads:
             missing.append(url)
         predicted = articles_by_ad.get(url, set())
@@ -93,5 +102,22 @@ def summarise(
         missing_ads=missing,
         errors=sum(r.errors for r in results),
         per_site=per_site,
+        findings=score_findings(expected_findings, findings_by_ad),
         db_path=str(Path(store.path).resolve()),
     )
+
+
+def score_findings(
+    expected: dict[str, frozenset[str]], found: dict[str, set[str]]
+) -> dict[str, dict[str, float | int]]:
+    """Page-level precision and recall of each finding kind; a finding on a page outside the truth is a false alarm."""
+    scores: dict[str, dict[str, float | int]] = {}
+    pages = expected.keys() | found.keys()
+    for kind in sorted(set(FINDING_KINDS) | {k for kinds in found.values() for k in kinds}):
+        counts = Counts()
+        for url in pages:
+            counts.add(frozenset({kind} & expected.get(url, frozenset())), frozenset({kind} & found.get(url, set())))
+        metrics = counts.metrics()
+        scores[kind] = {"expected": counts.tp + counts.fn, "found": counts.tp + counts.fp,
+                        "precision": metrics["precision"], "recall": metrics["recall"]}  # fmt: skip
+    return scores

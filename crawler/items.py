@@ -45,6 +45,13 @@ class AdItem:
     # Set when the page's text may not be what it means: decoded with replacement characters, or in a
     # guessed encoding against the declared one (see crawler/encoding.py); "" when the decoding is sure.
     encoding_doubt: str = ""
+    # What the market checks read (crawler/pipelines/market_check.py): the item rule's kind of page
+    # ("listing" or "shop"), the reviews shown with a listing (one a line: date, rating, words), a shop
+    # page's licence information or link, and the page footer (where the ICP number stands).
+    page: str = "listing"
+    reviews: list[str] = field(default_factory=list)
+    licence: str = ""
+    footer: str = ""
 
     def document(self) -> str:
         """The text the rule engine checks: title, body and image alt texts, one per line."""

@@ -31,7 +31,10 @@ from pydantic import (
 from crawler.exceptions import ProfileError
 from crawler.validation import describe_location
 
-ITEM_FIELDS = ("title", "body", "prices", "seller", "category_hints", "image_alts", "url", "canonical_url")
+ITEM_FIELDS = (
+    "title", "body", "prices", "seller", "category_hints", "image_alts", "url", "canonical_url",
+    "reviews", "licence", "footer",
+)  # fmt: skip
 # Namespaces available to profile XPath: the EXSLT string functions, e.g.
 # ``str:decode-uri(@data-nick)`` for a seller name a page only carries percent-encoded.
 XPATH_NAMESPACES = {"str": "http://exslt.org/strings"}
@@ -130,6 +133,8 @@ class ItemRule(_Strict):
     records: str | None = None
     fields: dict[str, FieldSpec]
     category_hints: list[str] = []
+    # A shop page is checked for its licence information and footer (crawler/pipelines/market_check.py).
+    page: Literal["listing", "shop"] = "listing"
     # Render this rule's pages in a browser (``js``) or not (``http``); unset: as the profile says.
     render: Literal["http", "js"] | None = None
     render_wait: RenderWait | None = None

@@ -56,6 +56,7 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.normalise.NormalisePipeline": 100,
     "crawler.pipelines.rule_check.RuleCheckPipeline": 200,
+    "crawler.pipelines.market_check.MarketCheckPipeline": 250,
     "crawler.pipelines.store.StorePipeline": 300,
     "crawler.pipelines.price_history.PriceHistoryPipeline": 350,
     "crawler.pipelines.index.IndexPipeline": 400,
@@ -105,6 +106,13 @@ ADWATCH_INDEX_PREFIX = "adwatch"
 ADWATCH_INDEX_REPLICAS = 1
 ADWATCH_INDEX_RETRY_INTERVAL = 30.0
 ADWATCH_INDEX_TIMEOUT = 10.0
+ADWATCH_MARKET_BURST_HOURS = 6.0
+ADWATCH_MARKET_BURST_MIN = 8
+ADWATCH_MARKET_DUPLICATE_MIN = 3
+ADWATCH_MARKET_DUPLICATE_SIMILARITY = 0.6
+ADWATCH_MARKET_ENABLED = True
+ADWATCH_MARKET_PRICE_PEERS = 3
+ADWATCH_MARKET_PRICE_RATIO = 0.3
 ADWATCH_MONITOR_ENABLED = True
 ADWATCH_MONITOR_INTERVAL = 2.0
 ADWATCH_MONITOR_LOG_DIR = ""

@@ -78,6 +78,14 @@ ARTICLE_KEYS: tuple[str, ...] = (
     "广告审查暂行办法第七条",
     "广告审查暂行办法第九条",
     "广告审查暂行办法第十一条",
+    # The special action's targets beyond ads (rulebook/market_order.yaml, rules/findings.py).
+    "商标法第五十七条",
+    "反不正当竞争法第六条",
+    "电子商务法第十五条",
+    "电子商务法第十七条",
+    "消费者权益保护法第二十五条",
+    "消费者权益保护法第二十六条",
+    "互联网信息服务管理办法第十二条",
 )
 
 Severity = Literal["high", "medium", "low"]

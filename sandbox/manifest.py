@@ -12,9 +12,11 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from sandbox.catalog import MALL_XSS_ITEM, build_catalog
-from sandbox.sites.flashsale import HONEST_DISCOUNTS, LISTINGS, PRICE_TRICKS, SELLER
+from sandbox.sites.flashsale import HONEST_DISCOUNTS, PRICE_TRICKS, SELLER
+from sandbox.sites.flashsale import LISTINGS as FLASHSALE_LISTINGS
 from sandbox.sites.jsmall import LAZY_ALT_ITEM, NEVER_LOADS_ITEM, NEVER_LOADS_SCRIPT
 from sandbox.sites.mall import BROKEN_HTML_ITEM, GO_CHAIN_ITEM, OLD_URL_ITEM, WRONG_CHARSET_SHOP
+from sandbox.sites.market import FINDING_KINDS, LISTINGS, MARKET_FINDINGS, SHOPS
 
 ARTICLE_KEYS: tuple[str, ...] = (
     "广告法第九条",
@@ -61,7 +63,7 @@ def load_manifest() -> list[GroundTruth]:
             violations=ad.violations,
         )
         for ad in build_catalog().ads
-    ] + flashsale_truth()
+    ] + flashsale_truth() + market_truth()
 
 
 def flashsale_truth(day: date | None = None) -> list[GroundTruth]:
@@ -74,8 +76,25 @@ def flashsale_truth(day: date | None = None) -> list[GroundTruth]:
     return [
         GroundTruth("flashsale", f"flashsale-{item.number}", item.path, item.category, item.title, SELLER,
                     item.prices(day), ())
-        for item in LISTINGS
+        for item in FLASHSALE_LISTINGS
     ]  # fmt: skip
+
+
+def market_truth() -> list[GroundTruth]:
+    """The market's listings and shop pages: lawful as ads; what else they break is ``FINDINGS``."""
+    shops = {shop.number: shop for shop in SHOPS}
+    listings = [
+        GroundTruth("market", f"market-{g.number}", g.path, "general", g.title, shops[g.shop].name, (g.price,), ())
+        for g in LISTINGS
+    ]
+    pages = [GroundTruth("market", f"market-shop-{s.number}", s.path, "general", s.name, s.operator, (), ())
+             for s in SHOPS]
+    return listings + pages  # fmt: skip
+
+
+#: Ground truth beyond ads: (site, path) → the finding rule ids (``market-…``) the page must show; every
+#: other page of the sandbox must show none.  ``FINDING_KINDS`` lists the kinds scored.
+FINDINGS: dict[tuple[str, str], frozenset[str]] = {("market", path): ids for path, ids in MARKET_FINDINGS.items()}
 
 
 EDITORIAL: dict[str, list[str]] = {"news": [a.path for a in build_catalog().editorial]}
@@ -134,6 +153,10 @@ TRAPS: dict[str, dict[str, list[str]]] = {
         "robots_disallowed": ["/admin/login", "/cart/"],
         "not_found": ["/deal/7999.html"],
     },
+    "market": {
+        **_COMMON,
+        "robots_disallowed": ["/admin/login", "/cart/"],
+    },
     # Everything here needs JavaScript: plain HTTP sees empty shells.
     "jsmall": {
         **_COMMON,
@@ -148,4 +171,7 @@ TRAPS: dict[str, dict[str, list[str]]] = {
     },
 }
 
-__all__ = ["ARTICLE_KEYS", "EDITORIAL", "HONEST_DISCOUNTS", "PRICE_TRICKS", "TRAPS", "GroundTruth", "load_manifest"]
+__all__ = [
+    "ARTICLE_KEYS", "EDITORIAL", "FINDINGS", "FINDING_KINDS", "HONEST_DISCOUNTS", "PRICE_TRICKS", "TRAPS",
+    "GroundTruth", "load_manifest",
+]  # fmt: skip

@@ -18,7 +18,9 @@ from sandbox.sites.base import Response, Site
 
 logger = logging.getLogger(__name__)
 
-SITES: tuple[str, ...] = ("mall", "hospital", "healthfood", "pharmacy", "collect", "news", "flashsale", "jsmall")
+SITES: tuple[str, ...] = (
+    "mall", "hospital", "healthfood", "pharmacy", "collect", "news", "flashsale", "jsmall", "market"
+)  # fmt: skip
 DEFAULT_PORT_BASE = 8601  # mall=8601, hospital=8602, ... in SITES order
 
 

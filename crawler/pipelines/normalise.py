@@ -9,6 +9,7 @@ import unicodedata
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
+from w3lib.html import remove_tags, replace_entities
 
 from crawler.items import AdItem
 from rules.normalize import replace_lone_surrogates
@@ -58,6 +59,10 @@ class NormalisePipeline:
         item.title = clean_text(item.title)
         item.body = clean_text(item.body)
         item.seller = clean_text(item.seller)
+        # A review is selected as one element (date, rating and words in their own tags): keep its text.
+        item.reviews = [r for r in (clean_text(replace_entities(remove_tags(r))) for r in item.reviews) if r]
+        item.licence = clean_text(item.licence)
+        item.footer = clean_text(item.footer)
         item.image_alts = [a for a in (clean_text(a) for a in item.image_alts) if a]
         item.category_hints = list(dict.fromkeys(h for h in (clean_text(h) for h in item.category_hints) if h))
         item.price_texts = [replace_lone_surrogates(text) for text in item.price_texts]

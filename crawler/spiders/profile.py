@@ -131,6 +131,10 @@ class ProfileSpider(scrapy.Spider):
             + list(rule.category_hints)
             + list(self.profile.category_hints),
             image_alts=_as_list(fields.get("image_alts")),
+            page=rule.page,
+            reviews=_as_list(fields.get("reviews")),
+            licence=_joined(fields.get("licence")),
+            footer=_joined(fields.get("footer")),
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             http_status=response.status,
             raw_ref=response.meta.get(RAW_REF_KEY, ""),
@@ -214,6 +218,10 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 def _looks_like_json(response: TextResponse) -> bool:
     content_type = response.headers.get(b"Content-Type", b"").lower()
     return b"json" in content_type
+
+
+def _joined(value: str | list[str] | None) -> str:
+    return " ".join(_as_list(value))
 
 
 def _as_list(value: str | list[str] | None) -> list[str]:
