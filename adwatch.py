@@ -176,14 +176,12 @@ def demo(as_json: bool, port_base: int | None, evidence: bool) -> None:
 
 
 def _print_findings(findings: dict[str, dict[str, float | int]]) -> None:
-    from rules.market_findings import finding_labels
-
-    labels = finding_labels()
-    table = Table(title="广告以外的发现（按类型，页面级） findings beyond ads, per kind (page level)")
-    for column in ("类型 kind", "标注 expected", "发现 found", "精确率 precision", "召回率 recall"):
+    """Findings beyond ads (issue #20), one row a kind (rule id), scored at page level."""
+    table = Table(title="广告以外的发现（页面级） findings beyond ads (page level)")
+    for column in ("类型 kind", "标注 truth", "发现 found", "精确率 P", "召回率 R"):
         table.add_column(column, justify="left" if column == "类型 kind" else "right")
     for kind, figures in findings.items():
-        table.add_row(f"{labels.get(kind, kind)} {kind}", str(figures["expected"]), str(figures["found"]),
+        table.add_row(kind, str(figures["expected"]), str(figures["found"]),
                       f"{figures['precision']:.3f}", f"{figures['recall']:.3f}")  # fmt: skip
     out_console.print(table)
 

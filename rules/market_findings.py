@@ -72,6 +72,7 @@ class Brand(StrictModel):
 class BrandFile(StrictModel):
     version: str
     brands: list[Brand]
+    accessory_words: list[str] = Field(default_factory=list)
 
 
 class ProtectedName(StrictModel):
@@ -94,6 +95,7 @@ class MarketData:
     rules: dict[str, DetectorRule]
     brands: list[Brand]
     protected: list[ProtectedName]
+    accessory_words: tuple[str, ...] = ()
 
 
 def _load(path: Path, model: type[StrictModel]) -> Any:
@@ -134,10 +136,12 @@ def finding_labels(rulebook_dir: Path | None = None) -> dict[str, str]:
 def load_market_data(directory: Path = MARKET_DIR) -> MarketData:
     """Load ``detectors.yaml``, ``brands.yaml`` and ``authorisations.yaml``; :class:`RulebookError` on any fault."""
     rules = _load(directory / "detectors.yaml", DetectorFile).rules
+    brands = _load(directory / "brands.yaml", BrandFile)
     return MarketData(
         rules={rule.id: rule for rule in rules},
-        brands=_load(directory / "brands.yaml", BrandFile).brands,
+        brands=brands.brands,
         protected=_load(directory / "authorisations.yaml", AuthorisationFile).names,
+        accessory_words=tuple(brands.accessory_words),
     )
 
 
@@ -285,7 +289,9 @@ def _groups(size: int, neighbours: Iterable[list[str]]) -> list[set[int]]:
 # --- shop pages: licence and ICP ------------------------------------------------------------
 
 _LICENCE_NAME = re.compile(r"(?:企业名称|公司名称|经营者名称|名称)\s*[:：]\s*([^\s,，;；|]{2,60})")
-_ICP = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]ICP[备证]?\s*\d{6,}\s*号?")
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# 浙ICP备2023056789号, 京ICP证030173号, 鄂ICP证:020001-5, and the operating licence 浙B2-20080224.
+_ICP = re.compile(rf"[{_PROVINCES}]ICP[备证]?[:：]?\d{{6,}}|[{_PROVINCES}]B2-\d{{8}}")
 _COMPANY_NOISE = re.compile(r"[\s()（）]")
 
 
@@ -320,9 +326,14 @@ def heritage_findings(title: str, seller: str, protected: Sequence[ProtectedName
     return found
 
 
-def brand_of(title: str, brands: Sequence[Brand]) -> str | None:
-    """The one brand a title names (ASCII names as whole words), or ``None`` for none or several."""
+def brand_of(title: str, brands: Sequence[Brand], accessory_words: Sequence[str] = ()) -> str | None:
+    """The one brand a title names (ASCII names as whole words), or ``None`` for none, several, or an accessory.
+
+    A screen film or a cable "for iPhone" names the brand of what it fits, not its own.
+    """
     folded = normalize(title).text
+    if any(word in folded for word in accessory_words):
+        return None
     named = {brand.brand for brand in brands for name in brand.names if _names(folded, name.lower())}
     return named.pop() if len(named) == 1 else None
 
@@ -341,12 +352,12 @@ class PricedListing:
 
 
 def price_anomalies(
-    listings: Sequence[PricedListing], brands: Sequence[Brand], ratio: float, peers: int
+    listings: Sequence[PricedListing], data: MarketData, ratio: float, peers: int
 ) -> dict[str, Finding]:
     """Listings priced below ``ratio`` × the median of the same brand's other listings (at least ``peers`` of them)."""
     by_brand: dict[str, list[PricedListing]] = {}
     for listing in listings:
-        brand = brand_of(listing.title, brands)
+        brand = brand_of(listing.title, data.brands, data.accessory_words)
         if brand and listing.price > 0:
             by_brand.setdefault(brand, []).append(listing)
     found: dict[str, Finding] = {}

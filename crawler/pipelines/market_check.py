@@ -105,7 +105,7 @@ class MarketCheckPipeline:
         return item
 
     def spider_closed(self, spider: Spider | None = None) -> None:
-        found = price_anomalies(self.priced, self.data.brands, self.config.price_ratio, self.config.price_peers)
+        found = price_anomalies(self.priced, self.data, self.config.price_ratio, self.config.price_peers)
         self.priced = []
         if not found or self.store_config is None:
             return

@@ -124,9 +124,11 @@ def test_shop_licence_is_shown_and_names_the_seller(seller: str, licence: str, e
         ("© 2026 潮鞋汇 浙ICP备2023056789号", []),
         ("京ICP证 030173号 京公网安备11000002000001号", []),
         ("沪ICP备 2024031234号-1", []),
+        ("鄂ICP证:020001-5", []),
+        ("增值电信业务经营许可证：浙B2-20080224", []),
         ("", []),
     ],
-    ids=["none", "record", "licence", "spaced", "no-footer-seen"],
+    ids=["none", "record", "licence", "spaced", "colon", "operating-licence", "no-footer-seen"],
 )
 def test_a_footer_without_an_icp_number_is_found(footer: str, expected: list[str]) -> None:
     assert _ids(icp_findings(footer)) == expected
@@ -147,17 +149,24 @@ def test_a_title_names_one_brand_ascii_names_as_whole_words() -> None:
     assert brand_of("耐克 阿迪达斯 两双装", DATA.brands) is None
 
 
+def test_an_accessory_names_no_brand() -> None:
+    """A screen film for an iPad is priced like a film, not like an iPad."""
+    assert brand_of("iPad Pro 10.5 类纸贴膜", DATA.brands, DATA.accessory_words) is None
+    assert brand_of("适用iPhone 快充数据线", DATA.brands, DATA.accessory_words) is None
+    assert brand_of("Apple/苹果 iPad 9.7英寸", DATA.brands, DATA.accessory_words) == "苹果"
+
+
 def test_a_famous_brand_far_below_its_level_in_the_crawl_is_found_with_the_comparison() -> None:
     prices = {"a": 699.0, "b": 759.0, "c": 729.0, "d": 689.0, "cheap": 129.0}
     listings = [PricedListing(key, f"耐克 跑鞋 {key}", price) for key, price in prices.items()]
-    found = price_anomalies(listings, DATA.brands, ratio=0.3, peers=3)
+    found = price_anomalies(listings, DATA, ratio=0.3, peers=3)
     assert list(found) == ["cheap"]
     assert "中位价 ¥714.00" in found["cheap"].matched
 
 
 def test_too_few_peers_compare_nothing() -> None:
     listings = [PricedListing("a", "耐克 跑鞋", 699.0), PricedListing("b", "耐克 跑鞋", 99.0)]
-    assert price_anomalies(listings, DATA.brands, ratio=0.3, peers=3) == {}
+    assert price_anomalies(listings, DATA, ratio=0.3, peers=3) == {}
 
 
 def test_every_finding_is_a_hit_the_review_flow_takes() -> None:
