@@ -14,6 +14,9 @@ import pytest
 
 from crawler.demo import score_findings
 from crawler.urls import canonical_url
+from dashboards.catalog import load_catalog
+from indexer.backend import HitQuery, Review
+from indexer.sqlite import SqliteStore
 from rules.market_findings import finding_labels, is_finding
 from sandbox.manifest import FINDING_KINDS, FINDINGS, load_manifest
 from sandbox.server import SandboxWeb
@@ -79,3 +82,45 @@ def test_findings_are_listed_like_ad_hits_with_law_article_and_evidence(market_c
 
 def test_the_finding_kinds_are_every_market_rule() -> None:
     assert set(FINDING_KINDS) == set(finding_labels())
+
+
+FOCUS = {
+    "market-counterfeit-wording": "侵权假冒",
+    "market-brand-price-anomaly": "侵权假冒",
+    "market-heritage-unauthorised": "侵权假冒",
+    "market-review-cashback": "刷单炒信",
+    "market-review-burst": "刷单炒信",
+    "market-review-duplicate": "刷单炒信",
+    "market-format-clause": "其他违法行为",
+    "market-return-refusal": "其他违法行为",
+    "market-licence-missing": "其他违法行为",
+    "market-licence-name-mismatch": "其他违法行为",
+    "market-icp-missing": "其他违法行为",
+}
+
+
+def test_each_stored_finding_counts_under_its_focus_area_in_the_monthly_sheet(market_crawl: CrawlRun) -> None:
+    """The sheet's 按重点领域 rows read a hit's article key, as for ad hits (dashboards/console.yaml)."""
+    catalog = load_catalog()
+    with sqlite3.connect(market_crawl.db_path) as conn:
+        stored = dict(conn.execute("SELECT DISTINCT rule_id, article_key FROM hits").fetchall())
+    assert set(stored) == set(FOCUS)
+    assert {rule: catalog.focus_area(key) for rule, key in stored.items()} == FOCUS
+
+
+def test_a_finding_is_confirmed_dismissed_and_filtered_like_an_ad_hit(market_crawl: CrawlRun, tmp_path: Path) -> None:
+    """The store's review and query paths, which the console's queue, filters and statistics use."""
+    db_path = tmp_path / "copy.db"
+    with sqlite3.connect(market_crawl.db_path) as source, sqlite3.connect(db_path) as copy:
+        source.backup(copy)
+    with SqliteStore(db_path) as store:
+        burst = store.search_hits(HitQuery(rule_ids=("market-review-burst",))).hits[0]
+        icp = store.search_hits(HitQuery(rule_ids=("market-icp-missing",))).hits[0]
+        assert store.set_review(burst["hit_id"], Review("confirmed", "chief"))
+        assert store.set_review(icp["hit_id"], Review("dismissed", "chief", "false_match"))
+        confirmed = store.search_hits(HitQuery(statuses=("confirmed",), aggregations=("article",)))
+        assert [h["rule_id"] for h in confirmed.hits] == ["market-review-burst"]
+        assert confirmed.aggregations["article"] == {"电子商务法第十七条": 1}
+        by_article = store.search_hits(HitQuery(articles=("消费者权益保护法第二十六条",), size=50))
+        assert {h["rule_id"] for h in by_article.hits} == {"market-format-clause"}
+        assert by_article.total == 2
