@@ -6,8 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages: Chromium for JS-rendered pages, screenshots and PDF reports (never a
-# browser download), CJK fonts so Chinese renders, poppler-utils to check PDFs in tests.
-DEBIAN_PACKAGES := chromium fonts-noto-cjk poppler-utils
+# browser download), CJK fonts so Chinese renders, poppler-utils to check PDFs in tests,
+# redis-server for the crawl fleet (its tests start their own on a free port).
+DEBIAN_PACKAGES := chromium fonts-noto-cjk poppler-utils redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Playwright drives Debian's Chromium (ADWATCH_RENDER_EXECUTABLE_PATH); it never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1

@@ -106,6 +106,7 @@ PACKAGE_COMMANDS = {
     "schedule": "scheduler:schedule",
     "serve": "dashboards.cli:serve",
     "users": "dashboards.cli:users",
+    "fleet": "crawler.fleet.cli:fleet",
 }
 
 
@@ -244,7 +245,9 @@ def _print_summary(summary, log_file: str) -> None:
     metavar="SITE=URL",
     help="把站点指向另一地址 / point a site at another address",
 )
-def crawl(sites: tuple[str, ...], base_urls: tuple[str, ...]) -> None:
+@click.option("--fleet", "fleet_url", metavar="REDIS_URL",
+              help="交给抓取集群，不在本机抓取 / hand the crawl to the fleet on this Redis instead of crawling here")
+def crawl(sites: tuple[str, ...], base_urls: tuple[str, ...], fleet_url: str | None) -> None:
     """抓取一个或多个站点（站点即配置文件名）。
 
     Crawl one or more sites by profile name (see `scrapy list`).
@@ -264,6 +267,9 @@ def crawl(sites: tuple[str, ...], base_urls: tuple[str, ...]) -> None:
         if not sep:
             raise click.BadParameter(f"应为 SITE=URL, got {pair!r}", param_hint="--base-url")
         overrides[site] = url
+    if fleet_url:
+        _enqueue_fleet_crawl(list(sites), fleet_url, bool(overrides))
+        return
     results, log_file = _run_crawl(list(sites), overrides, show_progress=sys.stderr.isatty())
     table = Table(title="抓取结果 crawl results")
     for column in ("站点 site", "页面 pages", "广告 ads", "错误 errors", "结束原因 finish"):
@@ -272,6 +278,20 @@ def crawl(sites: tuple[str, ...], base_urls: tuple[str, ...]) -> None:
         table.add_row(r.site, str(r.pages), str(r.items), str(r.errors), r.finish_reason)
     out_console.print(table)
     out_console.print(f"数据库 database: {_config().db_path.resolve()}  ·  日志 log: {log_file}")
+
+
+def _enqueue_fleet_crawl(sites: list[str], url: str, has_base_urls: bool) -> None:
+    from crawler.fleet.cli import fleet_config
+    from crawler.fleet.queue import FleetQueue
+
+    if has_base_urls:
+        raise click.UsageError("--base-url 对集群无效：请在各抓取节点设置 ADWATCH_BASE_URLS / "
+                               "with --fleet, set ADWATCH_BASE_URLS on the workers instead")
+    queue = FleetQueue(fleet_config(url))
+    for site in sites:
+        queue.start_crawl(site)
+    out_console.print(f"已交给抓取集群 handed to the fleet: {', '.join(sites)}")
+    out_console.print("查看进度 progress: adwatch fleet status")
 
 
 @cli.command()

@@ -49,3 +49,7 @@ class AlertConfigError(AdWatchError):
 
 class AlertSendError(AdWatchError):
     """An alert could not be delivered on one channel (SMTP refused, webhook down or answering an error)."""
+
+
+class FleetError(AdWatchError):
+    """The crawl fleet cannot start: Redis unreachable or contradictory ADWATCH_FLEET_* settings."""

@@ -13,6 +13,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.config import AdWatchConfig
 from crawler.items import AdItem
+from crawler.signals import items_stored, store_flush_requested
 from indexer.sqlite import SqliteStore
 from indexer.tokenize import token_string
 
@@ -28,10 +29,12 @@ class StorePipeline:
 
     def __init__(self, crawler: Crawler, config: AdWatchConfig) -> None:
         self.stats = crawler.stats
+        self.signals = crawler.signals
         self.config = config
         self.batch: list[AdItem] = []
         self.store: SqliteStore | None = None
         crawler.signals.connect(self.flush, signal=signals.spider_idle)
+        crawler.signals.connect(self.flush, signal=store_flush_requested)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -71,6 +74,7 @@ class StorePipeline:
         for outcome in outcomes:
             self.stats.inc_value(f"store/{outcome.status}")
             self.stats.inc_value("store/hits", len(outcome.hit_ids))
+        self.signals.send_catch_log(items_stored, items=batch, outcomes=outcomes)
 
     def _rescue(self, items: list[AdItem]) -> None:
         """Last resort when the store stays unwritable: keep the items as JSON lines beside it."""

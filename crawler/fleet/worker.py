@@ -1,0 +1,270 @@
+"""``adwatch fleet worker``: Scrapy crawlers that take their requests from the fleet's Redis.
+
+A worker runs one crawler per site profile in one process.  Each crawler's
+:class:`FleetWorkerMiddleware` leases the site's requests from Redis as its
+politeness allows (fleet-wide), hands them to the engine, and settles each page
+as one step (:meth:`FleetQueue.settle`): the page's items onto the item stream,
+its links onto the queue, its lease released.  Nothing the spider yields reaches
+the local engine or item pipelines; the ingest runs those.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import pickle
+import socket
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import redis
+from itemadapter import is_item
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.request import request_from_dict
+from twisted.internet.task import LoopingCall
+
+from crawler.config import AdWatchConfig, project_settings
+from crawler.fleet.config import FleetConfig
+from crawler.fleet.queue import FleetQueue, Outgoing, Politeness, is_start_marker
+from crawler.profiles import Profile, load_profiles
+from crawler.signals import fleet_request_failed
+from crawler.spiders.profile import ProfileSpider
+
+logger = logging.getLogger(__name__)
+
+#: Request meta key: the lease a request (and any redirect or retry of it) was fetched under.
+LEASE_META_KEY = "adwatch_fleet_lease"
+
+#: What a worker's crawlers run with, over the project's settings: no local duplicate filter (the
+#: fleet's Bloom filter decides), no local item pipelines or crawl reports (the ingest's), and no
+#: local delay or page limit (the fleet holds them for every worker together).
+WORKER_SETTINGS: dict[str, Any] = {
+    "ITEM_PIPELINES": {},
+    "EXTENSIONS": {
+        "crawler.extensions.crawl_report.CrawlReportExtension": None,
+        "crawler.extensions.crawl_monitor.CrawlMonitorExtension": None,
+        "crawler.extensions.alerts.AlertsExtension": None,
+    },
+    "SPIDER_MIDDLEWARES": {
+        "crawler.frontier.FrontierMiddleware": None,
+        "crawler.fleet.worker.FleetWorkerMiddleware": 5,
+    },
+    "SCHEDULER": "scrapy.core.scheduler.Scheduler",
+    "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
+    "DOWNLOAD_DELAY": 0,
+    "CLOSESPIDER_PAGECOUNT": 0,
+}
+
+
+class FleetSpiderMixin:
+    """Turns a profile spider into a fleet worker's: start requests come from a start marker on the queue."""
+
+    crawler: Crawler
+
+    async def start(self) -> AsyncIterator[Request]:
+        self._requested: set[str] = set()
+        self._judged: set[tuple[int, str]] = set()
+        return
+        yield  # an async generator that yields nothing: the worker waits for the queue
+
+    async def start_requests_of_crawl(self) -> list[Request]:
+        """The profile's start requests, for a crawl started with ``adwatch crawl SITE --fleet``."""
+        return [request async for request in ProfileSpider.start(self)]  # type: ignore[arg-type]
+
+    def on_error(self, failure: Any) -> None:
+        super().on_error(failure)  # type: ignore[misc]
+        self.crawler.signals.send_catch_log(fleet_request_failed, request=failure.request)
+
+
+def fleet_spider(profile: Profile) -> type[ProfileSpider]:
+    base = ProfileSpider.for_profile(profile)
+    return type(base.__name__, (FleetSpiderMixin, base), {})
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class FleetWorkerMiddleware:
+    """Leases one site's requests from the fleet, settles its pages, renews its leases, reports its pace."""
+
+    def __init__(self, crawler: Crawler, config: FleetConfig) -> None:
+        self.crawler = crawler
+        self.config = config
+        self.queue = FleetQueue(config)
+        self.stats = crawler.stats
+        self.leases: set[str] = set()
+        self.page_times: deque[float] = deque()
+        self.pages = 0
+        self.last_page = 0.0
+        self.worker = worker_id()
+        self.started = time.time()
+        self.spider: Spider | None = None
+        self.politeness = Politeness(1, 0.0)
+        self._loops: list[LoopingCall] = []
+        for handler, signal in (
+            (self._open, signals.spider_opened),
+            (self._keep_open, signals.spider_idle),
+            (self._close, signals.spider_closed),
+            (self._page, signals.response_received),
+            (self._failed, fleet_request_failed),
+            (self._failed, signals.request_dropped),
+            (self._errored, signals.spider_error),
+        ):
+            crawler.signals.connect(handler, signal=signal)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FleetWorkerMiddleware:
+        if not crawler.settings.get("ADWATCH_FLEET_URL"):
+            raise NotConfigured("ADWATCH_FLEET_URL is not set")
+        return cls(crawler, FleetConfig.from_settings(crawler.settings))
+
+    @property
+    def site(self) -> str:
+        assert self.spider is not None
+        return self.spider.name
+
+    def _open(self, spider: Spider) -> None:
+        self.spider = spider
+        politeness = spider.profile.politeness
+        self.politeness = Politeness(politeness.concurrency, politeness.download_delay, politeness.max_pages)
+        for call, interval in ((self.poll, self.config.poll_interval), (self.heartbeat, self.config.heartbeat)):
+            loop = LoopingCall(call)
+            loop.start(interval, now=False)
+            self._loops.append(loop)
+
+    def _keep_open(self, spider: Spider) -> None:
+        raise DontCloseSpider("a fleet worker waits for work")
+
+    def _close(self, spider: Spider) -> None:
+        for loop in self._loops:
+            if loop.running:
+                loop.stop()
+        self._loops.clear()
+
+    def poll(self) -> None:
+        """Take leases while the site has room, here and fleet-wide."""
+        try:
+            while len(self.leases) < self.politeness.concurrency:
+                leased = self.queue.lease(self.site, self.politeness)
+                if leased is None:
+                    return
+                self._take(*leased)
+        except redis.RedisError as exc:
+            self.stats.inc_value("fleet/redis_error")
+            logger.warning("Fleet queue unreachable for %s: %s", self.site, exc)
+
+    def _take(self, lease_id: str, payload: bytes) -> None:
+        self.leases.add(lease_id)
+        self.stats.inc_value("fleet/leased")
+        data = pickle.loads(payload)
+        if is_start_marker(data):
+            deferred_from_coro(self._issue_start(lease_id))
+            return
+        request = request_from_dict(data, spider=self.spider)
+        request.meta[LEASE_META_KEY] = lease_id
+        self.crawler.engine.crawl(request)
+
+    async def _issue_start(self, lease_id: str) -> None:
+        requests = await self.spider.start_requests_of_crawl()  # type: ignore[union-attr]
+        self.settle(lease_id, [], requests)
+
+    async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        lease_id = response.meta.get(LEASE_META_KEY)
+        items: list[Any] = []
+        requests: list[Request] = []
+        try:
+            async for output in result:
+                if isinstance(output, Request):
+                    requests.append(output)
+                elif is_item(output):
+                    items.append(output)
+        finally:
+            if lease_id is not None:
+                self.settle(lease_id, items, requests)
+        return
+        yield  # the page's output went to the fleet, none to the local engine
+
+    def settle(self, lease_id: str, items: Iterable[Any], requests: Iterable[Request]) -> None:
+        """Send a page's items and requests and release its lease in one step (see FleetQueue.settle)."""
+        encoded = [json.dumps(dataclasses.asdict(item), ensure_ascii=False).encode() for item in items]
+        outgoing = [self._outgoing(request) for request in requests]
+        try:
+            settled = self.queue.settle(self.site, lease_id, encoded, outgoing, self.politeness)
+        except redis.RedisError as exc:
+            self.stats.inc_value("fleet/redis_error")
+            logger.error("Could not settle a page of %s (its lease will expire and it is fetched again): %s",
+                         self.site, exc)
+            return
+        finally:
+            self.leases.discard(lease_id)
+        if settled.stale:
+            self.stats.inc_value("fleet/stale_lease")
+            return
+        for name in ("items", "queued", "seen", "over_limit"):
+            self.stats.inc_value(f"fleet/{name}", getattr(settled, name))
+
+    def _outgoing(self, request: Request) -> Outgoing:
+        request.meta.pop(LEASE_META_KEY, None)
+        payload = pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
+        fingerprint = self.crawler.request_fingerprinter.fingerprint(request)
+        return Outgoing(payload, fingerprint, force=request.dont_filter)
+
+    def _failed(self, request: Request, **_: Any) -> None:
+        lease_id = request.meta.get(LEASE_META_KEY)
+        if lease_id in self.leases:
+            self.settle(lease_id, [], [])
+
+    def _errored(self, failure: Any, response: Response | None = None, **_: Any) -> None:
+        if response is not None:
+            self._failed(response.request)
+
+    def _page(self, response: Response, **_: Any) -> None:
+        now = time.time()
+        self.pages += 1
+        self.last_page = now
+        self.page_times.append(now)
+
+    def heartbeat(self) -> None:
+        """Renew this crawler's leases and publish its pace under the worker's key."""
+        while self.page_times and self.page_times[0] < time.time() - 60:
+            self.page_times.popleft()
+        key = self.queue.key("worker", self.worker)
+        fields = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": self.started,
+            f"site:{self.site}:pages": self.pages,
+            f"site:{self.site}:per_minute": len(self.page_times),
+            f"site:{self.site}:last": self.last_page,
+            f"site:{self.site}:in_flight": len(self.leases),
+        }
+        try:
+            self.queue.renew(self.site, self.leases)
+            with self.queue.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, mapping=fields)
+                pipe.expire(key, max(2, int(self.config.heartbeat * 3 + 1)))
+                pipe.execute()
+        except redis.RedisError as exc:
+            self.stats.inc_value("fleet/redis_error")
+            logger.warning("Fleet heartbeat failed for %s: %s", self.site, exc)
+
+
+def run_worker(url: str, sites: Iterable[str] = (), overrides: dict[str, Any] | None = None) -> None:
+    """Run a worker for ``sites`` (every profile when empty) until stopped (Ctrl-C, SIGTERM)."""
+    settings = project_settings({**WORKER_SETTINGS, "ADWATCH_FLEET_URL": url, **(overrides or {})})
+    FleetConfig.from_settings(settings)  # contradictory settings stop here, before any crawler opens
+    profiles = load_profiles(AdWatchConfig.from_settings(settings).profile_dirs)
+    wanted = list(sites) or sorted(profiles)
+    process = CrawlerProcess(settings)
+    for site in wanted:
+        process.crawl(process.create_crawler(fleet_spider(profiles[site])))
+    process.start()
