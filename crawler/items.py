@@ -52,6 +52,9 @@ class AdItem:
     reviews: list[str] = field(default_factory=list)
     licence: str = ""
     footer: str = ""
+    # A listing's sales and review counts as shown ("已售 1.2万+", "累计评价 34"), compared across crawls.
+    sales: str = ""
+    review_count: str = ""
 
     def document(self) -> str:
         """The text the rule engine checks: title, body and image alt texts, one per line."""

@@ -33,7 +33,7 @@ from crawler.validation import describe_location
 
 ITEM_FIELDS = (
     "title", "body", "prices", "seller", "category_hints", "image_alts", "url", "canonical_url",
-    "reviews", "licence", "footer",
+    "reviews", "licence", "footer", "sales", "review_count",
 )  # fmt: skip
 # Namespaces available to profile XPath: the EXSLT string functions, e.g.
 # ``str:decode-uri(@data-nick)`` for a seller name a page only carries percent-encoded.

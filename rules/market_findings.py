@@ -286,6 +286,42 @@ def _groups(size: int, neighbours: Iterable[list[str]]) -> list[set[int]]:
     return list(groups.values())
 
 
+_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万|千|w|k)?", re.IGNORECASE)
+_UNITS = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000}
+
+
+def parse_count(text: str) -> int | None:
+    """A count as a page shows it: '已售 1.2万+' → 12000, '累计评价 34' → 34, '月销 2k' → 2000; ``None`` without one."""
+    found = _COUNT.search(text.replace(",", ""))
+    if found is None:
+        return None
+    return round(float(found[1]) * _UNITS.get((found[2] or "").lower(), 1))
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What one crawl saw of a listing's sales and review counts."""
+
+    observed_at: str
+    sales: int
+    reviews: int
+
+
+def sales_without_reviews(history: Sequence[Counts], min_gain: int, review_share: float) -> list[Finding]:
+    """Sales up by at least ``min_gain`` between the first and the last crawl while reviews grew by less than
+    ``review_share`` of that: bought sales leave no buyers to review them."""
+    if len(history) < 2:
+        return []
+    first, last = history[0], history[-1]
+    sales, reviews = last.sales - first.sales, last.reviews - first.reviews
+    if sales < min_gain or reviews >= review_share * sales:
+        return []
+    matched = f"销量 {first.sales}→{last.sales}（+{sales}），评价 {first.reviews}→{last.reviews}（+{reviews}）"
+    return [
+        Finding("market-sales-without-reviews", matched, f"（{matched}；{first.observed_at} 至 {last.observed_at}）")
+    ]
+
+
 # --- shop pages: licence and ICP ------------------------------------------------------------
 
 _LICENCE_NAME = re.compile(r"(?:企业名称|公司名称|经营者名称|名称)\s*[:：]\s*([^\s,，;；|]{2,60})")

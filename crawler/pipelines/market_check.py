@@ -5,7 +5,8 @@ ratings, near-duplicate texts), a 老字号/地理标志 name used by a seller n
 authorisation list, and on shop pages the licence information and the footer's
 ICP number.  Per crawl, once the spider has closed and the store stage has
 flushed: famous-brand listings priced far below the brand's level in the same
-crawl, stored on the listing's current version as the price-history stage does.
+crawl, and listings whose sales grew across crawls while their reviews did not; stored on the listing's
+current version as the price-history stage does.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.config import AdWatchConfig
 from crawler.items import AdItem
+from indexer.market_counts import CountSighting, MarketCounts
 from indexer.price_history import PriceHistory
 from indexer.sqlite import SqliteStore
 from rules.market_findings import (
@@ -31,9 +33,11 @@ from rules.market_findings import (
     icp_findings,
     licence_findings,
     load_market_data,
+    parse_count,
     parse_review,
     price_anomalies,
     review_bursts,
+    sales_without_reviews,
 )
 
 
@@ -45,6 +49,8 @@ class MarketCheckConfig:
     duplicate_similarity: float
     price_peers: int
     price_ratio: float
+    sales_min_gain: int
+    sales_review_share: float
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> MarketCheckConfig:
@@ -55,9 +61,13 @@ class MarketCheckConfig:
             duplicate_similarity=settings.getfloat("ADWATCH_MARKET_DUPLICATE_SIMILARITY"),
             price_peers=settings.getint("ADWATCH_MARKET_PRICE_PEERS"),
             price_ratio=settings.getfloat("ADWATCH_MARKET_PRICE_RATIO"),
+            sales_min_gain=settings.getint("ADWATCH_MARKET_SALES_MIN_GAIN"),
+            sales_review_share=settings.getfloat("ADWATCH_MARKET_SALES_REVIEW_SHARE"),
         )
         if config.burst_hours <= 0 or config.burst_min < 2 or config.duplicate_min < 2 or config.price_peers < 1:
             raise ValueError("ADWATCH_MARKET_BURST_HOURS must be > 0, the *_MIN settings ≥ 2, *_PRICE_PEERS ≥ 1")
+        if config.sales_min_gain < 1 or not 0 < config.sales_review_share < 1:
+            raise ValueError("ADWATCH_MARKET_SALES_MIN_GAIN must be ≥ 1, ADWATCH_MARKET_SALES_REVIEW_SHARE in (0, 1)")
         if not 0 < config.duplicate_similarity <= 1 or not 0 < config.price_ratio < 1:
             raise ValueError(
                 "ADWATCH_MARKET_DUPLICATE_SIMILARITY must be in (0, 1], ADWATCH_MARKET_PRICE_RATIO in (0, 1)"
@@ -85,6 +95,7 @@ class MarketCheckPipeline:
         self.store_config = store_config
         self.data = load_market_data()
         self.priced: list[PricedListing] = []
+        self.counted: list[CountSighting] = []
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -102,20 +113,33 @@ class MarketCheckPipeline:
             self.stats.inc_value(f"market/hit/{finding.rule_id}")
         if item.page == "listing" and item.prices:
             self.priced.append(PricedListing(item.canonical_url, item.title, item.prices[0]))
+        sales, reviews = parse_count(item.sales), parse_count(item.review_count)
+        if sales is not None and reviews is not None:
+            self.counted.append(CountSighting(item.canonical_url, item.fetched_at, sales, reviews))
         return item
 
     def spider_closed(self, spider: Spider | None = None) -> None:
         found = price_anomalies(self.priced, self.data, self.config.price_ratio, self.config.price_peers)
-        self.priced = []
-        if not found or self.store_config is None:
+        counted, self.priced, self.counted = self.counted, [], []
+        if self.store_config is None or not (found or counted):
             return
         with SqliteStore(self.store_config.db_path) as store:
             prices = PriceHistory(store)
             for url, finding in found.items():
                 row = store.conn.execute("SELECT id FROM ads WHERE canonical_url = ?", (url,)).fetchone()
                 if row is not None:
-                    prices.save_findings(row[0], [_StoredFinding(finding, url, self.data)])
-                    self.stats.inc_value(f"market/hit/{finding.rule_id}")
+                    self._save(prices, row[0], finding, url)
+            counts = MarketCounts(store)
+            for ad_id, sighting in counts.record(counted):
+                history = counts.history(ad_id)
+                for finding in sales_without_reviews(
+                    history, self.config.sales_min_gain, self.config.sales_review_share
+                ):
+                    self._save(prices, ad_id, finding, sighting.canonical_url)
+
+    def _save(self, prices: PriceHistory, ad_id: int, finding: Finding, url: str) -> None:
+        prices.save_findings(ad_id, [_StoredFinding(finding, url, self.data)])
+        self.stats.inc_value(f"market/hit/{finding.rule_id}")
 
 
 @dataclass(frozen=True)
@@ -132,7 +156,7 @@ class _StoredFinding:
 
     @property
     def key(self) -> str:
-        return f"market:{self.url}"
+        return f"{self.finding.rule_id}:{self.url}"
 
     def hit(self) -> dict[str, object]:
         return self.finding.hit(self.data)

@@ -63,6 +63,7 @@ class NormalisePipeline:
         item.reviews = [r for r in (clean_text(replace_entities(remove_tags(r))) for r in item.reviews) if r]
         item.licence = clean_text(item.licence)
         item.footer = clean_text(item.footer)
+        item.sales, item.review_count = clean_text(item.sales), clean_text(item.review_count)
         item.image_alts = [a for a in (clean_text(a) for a in item.image_alts) if a]
         item.category_hints = list(dict.fromkeys(h for h in (clean_text(h) for h in item.category_hints) if h))
         item.price_texts = [replace_lone_surrogates(text) for text in item.price_texts]

@@ -135,6 +135,8 @@ class ProfileSpider(scrapy.Spider):
             reviews=_as_list(fields.get("reviews")),
             licence=_joined(fields.get("licence")),
             footer=_joined(fields.get("footer")),
+            sales=_joined(fields.get("sales")),
+            review_count=_joined(fields.get("review_count")),
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             http_status=response.status,
             raw_ref=response.meta.get(RAW_REF_KEY, ""),

@@ -12,14 +12,16 @@ number.  ``MARKET_FINDINGS`` is the ground truth: path → the rule ids expected
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 
 from sandbox.catalog import Catalog
 from sandbox.sites.base import Handler, Query, Response, Site, h, link, money, paragraphs
 
 SITE_NAME = "集市优选"
+COUNTS_FROM = date(2026, 10, 1)
 SLOGAN = "好店好物，一站淘齐"
 
 
@@ -45,10 +47,17 @@ class Listing:
     price: float
     copy: tuple[str, ...]
     reviews: str = "honest"  # "honest", "busy" (many, mixed, one day), "burst", "copied", "none"
+    sales_per_day: int = 20  # sales shown grow so by the sandbox clock …
+    review_ratio: float = 0.1  # … and the review count by this share of them
 
     @property
     def path(self) -> str:
         return f"/goods/{self.number}.html"
+
+    def counts(self, day: date) -> tuple[int, int]:
+        """(sales, reviews) the page shows on ``day``: both grow from 2026-10-01."""
+        sold = self.sales_per_day * max(0, (day - COUNTS_FROM).days)
+        return 300 + sold, 15 + int(sold * self.review_ratio)
 
 
 SHOPS: tuple[Shop, ...] = (
@@ -64,7 +73,15 @@ SHOPS: tuple[Shop, ...] = (
 )
 
 LISTINGS: tuple[Listing, ...] = (
-    Listing(8001, "耐克 Air Zoom 飞马 跑步鞋 男款", 1, 699.0, ("网面鞋面，缓震中底。", "支持七天无理由退货。")),
+    Listing(
+        8001,
+        "耐克 Air Zoom 飞马 跑步鞋 男款",
+        1,
+        699.0,
+        ("网面鞋面，缓震中底。", "支持七天无理由退货。"),
+        sales_per_day=2000,
+        review_ratio=0.05,
+    ),
     Listing(
         8002,
         "耐克 Air Force 1 板鞋 白色",
@@ -105,6 +122,15 @@ LISTINGS: tuple[Listing, ...] = (
     Listing(8019, "同仁堂 阿胶糕 500克 礼盒装", 5, 198.0, ("即食，独立小包装。", "配料：阿胶、黑芝麻、核桃仁、冰糖。")),
     Listing(8020, "西湖龙井 2026年明前茶 250克", 7, 299.0, ("扁平挺直，嫩绿光润。", "罐装，避光保存。")),
     Listing(8021, "西湖龙井 2026年明前茶 250克 礼盒", 6, 598.0, ("扁平挺直，嫩绿光润。", "产地证明可查。")),
+    Listing(
+        8022,
+        "网红随行杯 450毫升",
+        2,
+        49.0,
+        ("双层隔热，轻便易携。", "多色可选。"),
+        sales_per_day=3000,
+        review_ratio=0.0,
+    ),
 )
 
 #: Ground truth: the finding rule ids each page must show (every other page of the sandbox: none).
@@ -127,8 +153,11 @@ MARKET_FINDINGS: dict[str, frozenset[str]] = {
         "/store/7.html": ["market-icp-missing"],
     }.items()
 }
-#: Every finding kind the sandbox plants, for per-kind scores.
+#: Every finding kind one crawl can show, for the demo's per-kind scores.
 FINDING_KINDS: tuple[str, ...] = tuple(sorted({kind for ids in MARKET_FINDINGS.values() for kind in ids}))
+#: Ground truth across crawls on different sandbox dates: sales that grow by thousands a day, reviews that do not.
+#: 8001 sells almost as fast, with reviews growing in step: a lawful near-miss.
+SALES_WITHOUT_REVIEWS: dict[str, str] = {"/goods/8022.html": "market-sales-without-reviews"}
 
 _START = datetime(2026, 10, 1, 9, 0)
 _HONEST = (
@@ -198,6 +227,8 @@ class MarketSite(Site):
     key = "market"
     robots = "User-agent: *\nDisallow: /admin/\nDisallow: /cart/\n"
     nav: ClassVar[tuple[tuple[str, str], ...]] = (("/", "首页"), ("/shops.html", "店铺街"))
+    #: Today's date for the counts shown; the server sets it from ``SandboxWeb(clock=…)``.
+    clock: Callable[[], date] = staticmethod(date.today)
 
     def __init__(self, catalog: Catalog, slow_seconds: float = 3.0) -> None:
         names = {**catalog.site_names, self.key: SITE_NAME}
@@ -221,6 +252,7 @@ class MarketSite(Site):
         if item is None:
             return self.not_found()
         shop = SHOPS[item.shop - 1]
+        sales, review_count = item.counts(self.clock())
         reviews = "".join(
             f'<li class="review"><span class="time">{at:%Y-%m-%d %H:%M}</span> '
             f'<span class="stars">{"★" * stars}{"☆" * (5 - stars)}</span> <span class="words">{h(words)}</span></li>'
@@ -229,6 +261,8 @@ class MarketSite(Site):
         main = f"""<div class="goods-detail">
 <h1 class="goods-title">{h(item.title)}</h1>
 <p class="price-box">价格 <span class="now-price">{money(item.price)}</span></p>
+<p class="counts">已售 <span class="sales">{sales}</span> ·
+累计评价 <span class="review-count">{review_count}</span></p>
 <div class="shop">店铺：{link(shop.path, shop.name, "shop-name")}</div>
 <div class="goods-desc">
 {paragraphs(item.copy)}

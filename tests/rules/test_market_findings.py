@@ -14,6 +14,7 @@ import pytest
 
 from rules.market_findings import (
     MARKET_DIR,
+    Counts,
     Finding,
     PricedListing,
     Review,
@@ -23,9 +24,11 @@ from rules.market_findings import (
     icp_findings,
     licence_findings,
     load_market_data,
+    parse_count,
     parse_review,
     price_anomalies,
     review_bursts,
+    sales_without_reviews,
 )
 from rules.rulebook import ARTICLE_KEYS, RulebookError
 
@@ -191,3 +194,26 @@ def test_a_broken_data_file_is_refused_naming_file_entry_and_field(tmp_path: Pat
         load_market_data(tmp_path / "market")
     assert "detectors.yaml: entry market-licence-missing: field 'article_key': unknown article_key" in str(error.value)
     assert "did you mean '电子商务法第十五条'" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("已售 1.2万+", 12000), ("累计评价 34", 34), ("月销 2k", 2000), ("1,234 人付款", 1234), ("暂无评价", None)],
+    ids=["wan", "plain", "k", "thousands-comma", "none"],
+)
+def test_counts_are_read_as_pages_show_them(text: str, count: int | None) -> None:
+    assert parse_count(text) == count
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        ([Counts("d1", 300, 15), Counts("d2", 9300, 15)], ["market-sales-without-reviews"]),
+        ([Counts("d1", 300, 15), Counts("d2", 6300, 315)], []),
+        ([Counts("d1", 300, 15), Counts("d2", 900, 15)], []),
+        ([Counts("d1", 300, 15)], []),
+    ],
+    ids=["bought-sales", "reviews-in-step", "small-growth", "one-crawl"],
+)
+def test_sales_growth_without_review_growth_is_found(history: list[Counts], expected: list[str]) -> None:
+    assert _ids(sales_without_reviews(history, min_gain=1000, review_share=0.005)) == expected

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from indexer.sqlite import SqliteStore
 from rules.market_findings import finding_labels, is_finding
 from sandbox.manifest import FINDING_KINDS, FINDINGS, load_manifest
 from sandbox.server import SandboxWeb
+from sandbox.sites.market import SALES_WITHOUT_REVIEWS
 from tests.conftest import CrawlRun, run_adwatch
 
 
@@ -81,7 +83,7 @@ def test_findings_are_listed_like_ad_hits_with_law_article_and_evidence(market_c
 
 
 def test_the_finding_kinds_are_every_market_rule() -> None:
-    assert set(FINDING_KINDS) == set(finding_labels())
+    assert {*FINDING_KINDS, *SALES_WITHOUT_REVIEWS.values()} == set(finding_labels())
 
 
 FOCUS = {
@@ -124,3 +126,32 @@ def test_a_finding_is_confirmed_dismissed_and_filtered_like_an_ad_hit(market_cra
         by_article = store.search_hits(HitQuery(articles=("消费者权益保护法第二十六条",), size=50))
         assert {h["rule_id"] for h in by_article.hits} == {"market-format-clause"}
         assert by_article.total == 2
+
+
+class Calendar:
+    """The sandbox clock, moved by the test between crawls."""
+
+    def __init__(self) -> None:
+        self.today = date(2026, 11, 1)
+
+    def __call__(self) -> date:
+        return self.today
+
+
+def test_sales_that_grow_across_crawls_without_reviews_are_found_and_honest_growth_is_not(tmp_path: Path) -> None:
+    calendar = Calendar()
+    with SandboxWeb(port_base=None, slow_seconds=0.5, clock=calendar) as web:
+        for day in (date(2026, 11, 1), date(2026, 11, 4)):
+            calendar.today = day
+            run = run_adwatch(["crawl", "market", "--base-url", f"market={web.base_urls['market']}"], tmp_path)
+            assert run.returncode == 0, run.stderr
+        base = web.base_urls["market"].rstrip("/")
+    with sqlite3.connect(tmp_path / "adwatch.db") as conn:
+        rows = conn.execute(
+            """SELECT a.canonical_url, h.matched FROM hits h JOIN ads a ON a.id = h.ad_id
+               WHERE h.rule_id = 'market-sales-without-reviews'"""
+        ).fetchall()
+        observed = {n for (n,) in conn.execute("SELECT count(*) FROM market_counts GROUP BY ad_id")}
+    assert {url.removeprefix(base): "market-sales-without-reviews" for url, _ in rows} == SALES_WITHOUT_REVIEWS
+    assert rows[0][1] == "销量 93300→102300（+9000），评价 15→15（+0）"
+    assert observed == {2}  # every listing, once a crawl
