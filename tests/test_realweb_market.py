@@ -11,7 +11,8 @@ decoding and profile extraction this module reuses); without them the module is 
 * the review checks: JD item pages' server-rendered reviews (``#hidcomment .item``: date, star class, words);
 * the brand-price check: the listings the real profiles extract from the JD, Taobao and 1688 search pages,
   one page taken as one crawl.
-No page of the 92 is a shop's own page, so the licence checks have nothing to read here.
+* the licence check: on the five Taobao shops' own pages (2018), the text of any element naming the licence
+  (营业执照, 证照) as a shop page's ``licence`` field would read it; the seller is unknown, so no name comparison.
 
 ``JUDGED`` is the record: every finding the checks make, with the reviewer's judgement (true: a reviewer
 would take it up; false: a false alarm) and why.  The test fails when a check finds anything else or
@@ -34,6 +35,7 @@ from rules.market_findings import (
     heritage_findings,
     icp_findings,
     is_finding,
+    licence_findings,
     load_market_data,
     parse_review,
     price_anomalies,
@@ -53,6 +55,12 @@ from tests.test_realweb import (  # noqa: F401 - the fixtures are used by name
 VISIBLE = "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
 FOOTER = "//*[self::footer or contains(@class, 'footer') or contains(@id, 'footer')]"
 SHOPS = {f"iee-homework-crawl/{name}": shop for name, _, shop in JD_ITEMS}
+SHOP_PAGES = {
+    f"iee-homework-crawl/{name}"
+    for name in ("httpsqinhesu.taobao.com", "httpsbeaconfire.taobao.com", "httpsaiyipiao.taobao.com",
+                 "httpshinancy.taobao.comprd959530.htm", "https94fly.taobao.comsearch.htm")
+}  # fmt: skip
+LICENCE = "//*[contains(text(), '营业执照') or contains(text(), '证照')]"
 Found = tuple[str, str]  # (file, rule id)
 
 
@@ -81,6 +89,7 @@ def page_findings(engine: RuleEngine, base_url: str, scrapy_crawler: Crawler, fi
         + heritage_findings(title, SHOPS.get(file, ""), data.protected)
         + review_bursts(reviews, timedelta(hours=6), 8)
         + duplicate_reviews(reviews, 0.6, 3)
+        + (licence_findings("", " ".join(page.xpath(LICENCE).xpath("string()").getall())) if file in SHOP_PAGES else [])
     ):
         found[(file, finding.rule_id)] = finding.matched
     return found
@@ -142,6 +151,13 @@ JUDGED: dict[Found, tuple[bool, str]] = {
         "演出票店铺“售出概不退换（演出取消除外）”：排除消费者退票权利的格式条款，值得审核（演出票退票规则另有规定）",
     ),
     **{(file, "market-icp-missing"): (False, why) for file, why in ICP_JUDGED.items()},
+    **{
+        (file, "market-licence-missing"): (
+            False,
+            "2018年保存的淘宝店铺页：早于《电子商务法》施行（2019-01-01）；淘宝的店铺资质标识由脚本载入，保存页未含",
+        )
+        for file in SHOP_PAGES
+    },
 }
 
 
