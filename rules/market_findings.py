@@ -167,7 +167,8 @@ class Finding:
             "matched": self.matched,
             "start": 0,
             "end": 0,
-            "explanation": f"{rule.explanation}{self.detail}{note}",
+            # The console names a rule by its explanation's first clause: the description leads.
+            "explanation": f"{rule.description}。{rule.explanation}{self.detail}{note}",
             "penalty": rule.penalty,
             "category": category,
             "kind": "violation",
