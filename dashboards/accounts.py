@@ -127,6 +127,11 @@ class Accounts:
         rows = self.db.conn.execute("SELECT * FROM users ORDER BY role, username").fetchall()
         return [_user(row) for row in rows if role is None or row["role"] == role]
 
+    def display_names(self) -> dict[str, str]:
+        """Every account's display name (姓名) by its log-in name, to show people by name (and the command line,
+        which adds accounts, by what it is)."""
+        return {"cli": "命令行", **dict(self.db.conn.execute("SELECT username, display_name FROM users").fetchall())}
+
     def set_active(self, username: str, active: bool, actor: str = "cli") -> None:
         with self.db.transaction() as conn:
             if not conn.execute("UPDATE users SET active = ? WHERE username = ?", (int(active), username)).rowcount:

@@ -66,6 +66,23 @@ CREATE TABLE IF NOT EXISTS cases (
     approved_at TEXT
 );
 CREATE INDEX IF NOT EXISTS cases_hit ON cases(hit_id);
+CREATE TABLE IF NOT EXISTS ad_decisions (
+    id INTEGER PRIMARY KEY,
+    ad_key TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reason_code TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ad_decisions_ad ON ad_decisions(ad_key, content_hash, id);
+CREATE TABLE IF NOT EXISTS case_hits (
+    case_no TEXT NOT NULL REFERENCES cases(case_no),
+    hit_id TEXT NOT NULL,
+    PRIMARY KEY (case_no, hit_id)
+);
+CREATE INDEX IF NOT EXISTS case_hits_hit ON case_hits(hit_id);
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -79,6 +96,11 @@ CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 """
+
+
+#: Steps that bring a file made by an older console up to this schema, run once each in order on open
+#: (``PRAGMA user_version`` counts those done).  1: a case holds many hits; an older case holds its one.
+MIGRATIONS = ("INSERT OR IGNORE INTO case_hits(case_no, hit_id) SELECT case_no, hit_id FROM cases",)
 
 
 def utc_now() -> str:
@@ -97,11 +119,20 @@ class ConsoleDB:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.executescript(SCHEMA)
+            self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"无法打开审核台数据库 cannot open the console database at {path}: {exc}") from exc
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return immediate_transaction(self.conn)
+
+    def _migrate(self) -> None:
+        """Run the :data:`MIGRATIONS` this file has not had, all in one transaction."""
+        with self.transaction() as conn:
+            done = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, statement in enumerate(MIGRATIONS[done:], start=done + 1):
+                conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
 
     def audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
         """Append one line to the audit log (inside the caller's transaction, if any)."""

@@ -1,10 +1,17 @@
-"""The review workflow: assignments, decisions with reasons, transfers to the inspection corps, and their audit trail.
+"""The review workflow: decisions on ads with per-hit overrides, assignments, transfers to the inspection corps.
 
-A decision is written three times on purpose: as a row in ``decisions`` (the
-history of the hit), as a line in the append-only audit log, and as the hit's
-review state in the search backend (so the queue can filter on it) — and in
-the SQLite store too when the backend is a search engine, so evidence exports
-read the same state.
+A reviewer decides an ad (线索) as a whole: the decision is a row of
+``ad_decisions`` and sets every hit of the ad's version, except the hits a
+reviewer decided on their own (an override: the latest row of ``decisions``
+for that hit confirms or dismisses it; reopening a hit hands it back to the
+ad's decision).  A hit is one rule on one version (:mod:`dashboards.leads`):
+deciding it decides each of its places.  Rows of ``decisions`` written by an
+older console, one per place, are overrides of the places they name.
+
+What the hits then are — the review state in the search backend, and in the
+SQLite store too when the backend is an engine — follows from these
+decisions; the queue, exports and ``adwatch hits --status`` read it.  Every
+action is also a line in the append-only audit log.
 """
 
 from __future__ import annotations
@@ -18,13 +25,23 @@ from crawler.exceptions import AdWatchError
 from dashboards.accounts import User
 from dashboards.catalog import Catalog
 from dashboards.db import ConsoleDB, utc_now
-from indexer.backend import AdIndex, Review
+from dashboards.leads import Hit, Lead, fetch_hits, group_hits
+from indexer.backend import AdIndex, HitQuery, Review
 from indexer.sqlite import SqliteStore
 
 #: Decision action → the review status it gives the hit.
 ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "pending"}
 STATUS_LABELS = {"pending": "待审核", "confirmed": "已确认", "dismissed": "已排除", "transferred": "已移送稽查"}
 CASE_STATUS_LABELS = {"requested": "待批准", "approved": "已移送", "rejected": "已退回"}
+#: What a person reads for each decision and audit action (the code stays in the database).
+ACTION_LABELS = {"confirm": "确认违法", "dismiss": "排除", "reopen": "重新待审", "transfer": "提请移送"}
+AUDIT_LABELS = {
+    "ad.confirm": "确认违法（整条广告）", "ad.dismiss": "排除（整条广告）", "ad.reopen": "重新待审（整条广告）",
+    "hit.confirm": "确认违法（单项命中）", "hit.dismiss": "排除（单项命中）", "hit.reopen": "重新待审（单项命中）",
+    "hit.assign": "分配审核", "case.request": "提请移送稽查", "case.approve": "批准移送", "case.reject": "退回移送",
+    "case.export": "导出证据包", "report.monthly": "下载月度统计表", "user.add": "新增账号", "user.disable": "停用账号",
+    "user.enable": "启用账号", "user.reset_password": "重置密码", "login": "登录", "login.failed": "登录失败",
+}
 CASE_NO = re.compile(r"^[\w\-()（）〔〕\[\]号第]{1,40}$")
 
 
@@ -49,8 +66,13 @@ class Case:
         return CASE_STATUS_LABELS[self.status]
 
 
+def _detail(reason_label: str, note: str) -> str:
+    """An audit line's detail in words: the reason and the note."""
+    return "；".join(part for part in (reason_label and f"理由：{reason_label}", note and f"备注：{note}") if part)
+
+
 class Workflow:
-    """Decisions on hits, over the console database and the search backend."""
+    """Decisions on ads and hits, over the console database and the search backend."""
 
     def __init__(self, db: ConsoleDB, backend: AdIndex, store: SqliteStore, catalog: Catalog) -> None:
         self.db, self.backend, self.store, self.catalog = db, backend, store, catalog
@@ -71,6 +93,23 @@ class Workflow:
     def history(self, hit_id: str) -> list[sqlite3.Row]:
         return self.db.conn.execute("SELECT * FROM decisions WHERE hit_id = ? ORDER BY id", (hit_id,)).fetchall()
 
+    def lead_history(self, lead: Lead) -> list[dict[str, Any]]:
+        """The decisions on the ad's version and on each of its hits, oldest first."""
+        ads = self.db.conn.execute("SELECT * FROM ad_decisions WHERE ad_key = ? AND content_hash = ? ORDER BY id",
+                                   (lead.ad_key, lead.content_hash)).fetchall()
+        ids = lead.hit_ids
+        hits = self.db.conn.execute(
+            f"SELECT * FROM decisions WHERE hit_id IN ({', '.join('?' * len(ids))}) ORDER BY id", ids).fetchall()
+        rules = {hit_id: hit for hit in lead.hits for hit_id in hit.hit_ids}
+        rows = [{**dict(row), "scope": "整条广告"} for row in ads]
+        seen: set[tuple[str, str, str]] = set()
+        for row in hits:  # one line per hit, not per place
+            hit = rules[row["hit_id"]]
+            if (hit.hit_id, row["at"], row["action"]) not in seen:
+                seen.add((hit.hit_id, row["at"], row["action"]))
+                rows.append({**dict(row), "scope": f"单项：{'、'.join(hit.matched)}"})
+        return sorted(rows, key=lambda row: row["at"])
+
     def cases(self, statuses: tuple[str, ...] = ()) -> list[Case]:
         query = "SELECT * FROM cases"
         if statuses:
@@ -82,32 +121,44 @@ class Workflow:
         row = self.db.conn.execute("SELECT * FROM cases WHERE case_no = ?", (case_no,)).fetchone()
         return Case(**dict(row)) if row else None
 
+    def case_hit_ids(self, case_no: str) -> list[str]:
+        """Every hit the case holds, its first hit first."""
+        rows = self.db.conn.execute("SELECT c.hit_id FROM case_hits c JOIN cases k ON k.case_no = c.case_no "
+                                    "WHERE c.case_no = ? ORDER BY c.hit_id != k.hit_id, c.rowid", (case_no,))
+        return [row[0] for row in rows]
+
     def case_of_hit(self, hit_id: str) -> Case | None:
-        row = self.db.conn.execute("SELECT * FROM cases WHERE hit_id = ? AND status != 'rejected'",
-                                   (hit_id,)).fetchone()
+        row = self.db.conn.execute(
+            """SELECT k.* FROM cases k JOIN case_hits c ON c.case_no = k.case_no
+               WHERE c.hit_id = ? AND k.status != 'rejected'""", (hit_id,)).fetchone()
         return Case(**dict(row)) if row else None
 
+    def case_of_any(self, hit_ids: list[str]) -> Case | None:
+        return next((case for case in map(self.case_of_hit, hit_ids) if case), None)
+
     def rule_quality(self) -> list[dict[str, Any]]:
-        """Per rule, the latest decision on each hit: confirmed, dismissed (by reason), most dismissals first."""
-        rows = self.db.conn.execute(
-            """SELECT rule_id, action, reason_code, count(*) AS n FROM decisions
-               WHERE id IN (SELECT max(id) FROM decisions GROUP BY hit_id)
-               GROUP BY rule_id, action, reason_code""").fetchall()
+        """Per rule, the hits decided (their review state now): confirmed, dismissed (by reason), most
+        dismissals first.  A hit is one rule on one version, however many places it matched."""
+        codes = {label: code for code, label in self.catalog.dismiss_reasons.items()}
+        rows = fetch_hits(self.backend, HitQuery(statuses=("confirmed", "transferred", "dismissed"),
+                                                 current_only=False))
         rules: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            entry = rules.setdefault(row["rule_id"], {"rule_id": row["rule_id"], "confirmed": 0, "dismissed": 0,
-                                                      "reasons": {}})
-            if row["action"] in ("confirm", "transfer"):
-                entry["confirmed"] += row["n"]
-            elif row["action"] == "dismiss":
-                entry["dismissed"] += row["n"]
-                entry["reasons"][row["reason_code"]] = entry["reasons"].get(row["reason_code"], 0) + row["n"]
+        for lead in group_hits(rows):
+            for hit in lead.hits:
+                entry = rules.setdefault(hit.rule_id, {"rule_id": hit.rule_id, "explanation": hit.explanation,
+                                                       "confirmed": 0, "dismissed": 0, "reasons": {}})
+                if hit.review_status == "dismissed":
+                    entry["dismissed"] += 1
+                    code = codes.get(hit.decided.get("review_reason") or "", "")
+                    entry["reasons"][code] = entry["reasons"].get(code, 0) + 1
+                else:
+                    entry["confirmed"] += 1
         for entry in rules.values():
             decided = entry["confirmed"] + entry["dismissed"]
             entry["dismissal_rate"] = entry["dismissed"] / decided if decided else 0.0
         return sorted(rules.values(), key=lambda e: (-e["dismissed"], -e["dismissal_rate"], e["rule_id"]))
 
-    # --- deciding ---
+    # --- the ad and its hits ---
 
     def _hit(self, hit_id: str) -> dict[str, Any]:
         hit = self.backend.get_hit(hit_id)
@@ -115,55 +166,127 @@ class Workflow:
             raise DecisionError(f"没有该命中 no such hit {hit_id!r}")
         return hit
 
-    def _set_status(self, hit_id: str, status: str, user: User, reason: str) -> None:
+    def lead_of(self, hit_id: str) -> Lead:
+        """The ad (its version that holds ``hit_id``) with every hit on that version."""
+        hit = self._hit(hit_id)
+        rows = fetch_hits(self.backend, HitQuery(canonical_urls=(hit["canonical_url"],), current_only=False))
+        [lead] = [lead for lead in group_hits(rows) if lead.content_hash == hit["content_hash"]]
+        return lead
+
+    def overridden(self, hit_ids: list[str]) -> set[str]:
+        """The hits decided on their own: their latest decision confirms or dismisses them."""
+        if not hit_ids:
+            return set()
+        rows = self.db.conn.execute(
+            f"""SELECT hit_id, action FROM decisions WHERE id IN (SELECT max(id) FROM decisions
+                WHERE hit_id IN ({', '.join('?' * len(hit_ids))}) GROUP BY hit_id)""", hit_ids)
+        return {row["hit_id"] for row in rows if row["action"] in ("confirm", "dismiss")}
+
+    def ad_decision(self, lead: Lead) -> sqlite3.Row | None:
+        """The latest decision on the ad's version, if any."""
+        return self.db.conn.execute(
+            "SELECT * FROM ad_decisions WHERE ad_key = ? AND content_hash = ? "
+            "AND action IN ('confirm', 'dismiss', 'reopen') ORDER BY id DESC LIMIT 1",
+            (lead.ad_key, lead.content_hash)).fetchone()
+
+    def _write_status(self, hit_ids: list[str], status: str, user: User, reason: str) -> None:
         review = Review(status=status, reviewer=user.username, reason=reason) if status != "pending" else \
             Review(status="pending", reviewer="", reason="", reviewed_at="")
-        self.backend.set_review(hit_id, review)
+        for hit_id in hit_ids:
+            self.backend.set_review(hit_id, review)
         self.backend.refresh()  # the queue shows the decision at once, also on a search engine
         if self.backend is not self.store:
-            self.store.set_review(hit_id, review)  # False (nothing to do) for a hit the store does not hold
+            for hit_id in hit_ids:
+                self.store.set_review(hit_id, review)  # False (nothing to do) for a hit the store does not hold
 
-    def decide(self, user: User, hit_id: str, action: str, reason_code: str = "", note: str = "") -> str:
-        """Confirm, dismiss (a reason code is required) or reopen a hit; returns its new status."""
+    def _check(self, action: str, reason_code: str) -> None:
         if action not in ACTIONS:
             raise DecisionError(f"未知操作 unknown action {action!r}")
         if action == "dismiss" and reason_code not in self.catalog.dismiss_reasons:
             raise DecisionError("排除须选择理由 a dismissal needs one of the reason codes")
-        hit = self._hit(hit_id)
-        if hit["review_status"] == "transferred" or self.case_of_hit(hit_id):
-            raise DecisionError("该命中已提请或已移送稽查，不能再改 the hit is (being) transferred")
-        status = ACTIONS[action]
-        reason = self.catalog.dismiss_reasons.get(reason_code, "") if action == "dismiss" else note
+
+    def _reason(self, action: str, reason_code: str, note: str) -> str:
+        return self.catalog.dismiss_reasons.get(reason_code, "") if action == "dismiss" else note
+
+    def decide_ad(self, user: User, hit_id: str, action: str, reason_code: str = "", note: str = "") -> str:
+        """Confirm, dismiss (a reason code is required) or reopen the ad of ``hit_id`` — every hit of its version
+        but those decided on their own; returns the ad's status."""
+        self._check(action, reason_code)
+        lead = self.lead_of(hit_id)
+        if lead.status == "transferred" or self.case_of_any(lead.hit_ids):
+            raise DecisionError("该广告已提请或已移送稽查，不能再改 the ad is (being) transferred")
+        overridden = self.overridden(lead.hit_ids)
+        following = [i for hit in lead.hits if not overridden & set(hit.hit_ids) for i in hit.hit_ids]
         # The backend first: if it is down, nothing is recorded anywhere and the reviewer simply tries again.
-        self._set_status(hit_id, status, user, reason)
+        self._write_status(following, ACTIONS[action], user, self._reason(action, reason_code, note))
+        self._align_places(lead, overridden)
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO ad_decisions(ad_key, content_hash, action, reason_code, note, actor, at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (lead.ad_key, lead.content_hash, action, reason_code, note, user.username, utc_now()))
+            self.db.audit(user.username, f"ad.{action}", lead.ad_key,
+                          _detail(self.catalog.dismiss_reasons.get(reason_code, ""), f"{lead.title} {note}".strip()))
+        return self.lead_of(hit_id).status
+
+    def _align_places(self, lead: Lead, overridden: set[str]) -> None:
+        """Give every place of an overridden hit the hit's state (an older console decided places one by one)."""
+        for hit in lead.hits:
+            if overridden & set(hit.hit_ids):
+                decided = hit.decided
+                apart = [row["hit_id"] for row in hit.rows if row["review_status"] != decided["review_status"]]
+                review = Review(decided["review_status"], decided["reviewer"] or "", decided["review_reason"] or "",
+                                decided["reviewed_at"] or utc_now())
+                for target in dict.fromkeys((self.backend, self.store)):
+                    for hit_id in apart:
+                        target.set_review(hit_id, review)
+        self.backend.refresh()
+
+    def decide(self, user: User, hit_id: str, action: str, reason_code: str = "", note: str = "") -> str:
+        """Override the ad's decision for one hit (every place of its rule on the version): confirm, dismiss
+        (a reason code is required), or reopen — hand it back to the ad's decision; returns its new status."""
+        self._check(action, reason_code)
+        lead = self.lead_of(hit_id)
+        hit = next(hit for hit in lead.hits if hit_id in hit.hit_ids)
+        if hit.review_status == "transferred" or self.case_of_any(hit.hit_ids):
+            raise DecisionError("该命中已提请或已移送稽查，不能再改 the hit is (being) transferred")
+        status, reason = ACTIONS[action], self._reason(action, reason_code, note)
+        ad = self.ad_decision(lead)
+        if action == "reopen" and ad is not None:
+            status, reason = ACTIONS[ad["action"]], self._reason(ad["action"], ad["reason_code"], ad["note"])
+        self._write_status(hit.hit_ids, status, user, reason)
         self._record(user, hit, action, reason_code, note)
         return status
 
-    def _record(self, user: User, hit: dict[str, Any], action: str, reason_code: str = "", note: str = "") -> None:
-        with self.db.transaction() as conn:
-            conn.execute("INSERT INTO decisions(hit_id, rule_id, action, reason_code, note, actor, at) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (hit["hit_id"], hit["rule_id"], action, reason_code, note, user.username, utc_now()))
-            self.db.audit(user.username, f"hit.{action}", hit["hit_id"],
-                          " ".join(part for part in (reason_code, note) if part))
-
-    def assign(self, user: User, hit_ids: list[str], assignee: User) -> int:
-        if assignee.role not in ("reviewer", "chief") or not assignee.active:
-            raise DecisionError(f"{assignee.username} 不是在岗审核人员 is not an active reviewer")
+    def _record(self, user: User, hit: Hit, action: str, reason_code: str = "", note: str = "") -> None:
         now = utc_now()
         with self.db.transaction() as conn:
-            for hit_id in hit_ids:
-                conn.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?, ?)",
-                             (hit_id, assignee.username, user.username, now))
-                self.db.audit(user.username, "hit.assign", hit_id, assignee.username)
-        return len(hit_ids)
+            for hit_id in hit.hit_ids:
+                conn.execute("INSERT INTO decisions(hit_id, rule_id, action, reason_code, note, actor, at) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (hit_id, hit.rule_id, action, reason_code, note, user.username, now))
+            self.db.audit(user.username, f"hit.{action}", hit.hit_id,
+                          _detail(self.catalog.dismiss_reasons.get(reason_code, ""), note))
+
+    def assign(self, user: User, hit_ids: list[str], assignee: User) -> int:
+        """Assign the ads of ``hit_ids`` (each hit of them) to a reviewer; returns how many ads."""
+        if assignee.role not in ("reviewer", "chief") or not assignee.active:
+            raise DecisionError(f"{assignee.username} 不是在岗审核人员 is not an active reviewer")
+        leads = {lead.ad_key: lead for lead in map(self.lead_of, hit_ids)}
+        now = utc_now()
+        with self.db.transaction() as conn:
+            for lead in leads.values():
+                for hit_id in lead.hit_ids:
+                    conn.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?, ?)",
+                                 (hit_id, assignee.username, user.username, now))
+                self.db.audit(user.username, "hit.assign", lead.hit_id, f"{lead.title} → {assignee.display_name}")
+        return len(leads)
 
     def dismiss_many(self, user: User, hit_ids: list[str], reason_code: str, note: str = "") -> list[str]:
-        """Dismiss each hit; returns the ids that could not be dismissed (unknown or transferred)."""
+        """Dismiss the ad of each hit; returns the ids whose ad could not be dismissed (unknown or transferred)."""
         refused = []
         for hit_id in hit_ids:
             try:
-                self.decide(user, hit_id, "dismiss", reason_code, note)
+                self.decide_ad(user, hit_id, "dismiss", reason_code, note)
             except DecisionError:
                 refused.append(hit_id)
         return refused
@@ -171,46 +294,53 @@ class Workflow:
     # --- transfers ---
 
     def request_transfer(self, user: User, hit_id: str, case_no: str, inspector: str, note: str = "") -> Case:
-        """Propose handing a hit to the inspection corps; a chief's own request is approved at once."""
+        """Propose handing the ad of ``hit_id`` (its hits not dismissed) to the inspection corps; a chief's own
+        request is approved at once."""
         case_no, inspector = case_no.strip(), inspector.strip()
         if not CASE_NO.match(case_no):
             raise DecisionError("案件编号不合规：1–40 个字符，字母、数字、汉字、-、()、〔〕 case number invalid")
         if not inspector:
             raise DecisionError("须填写承办稽查人员 an inspector is required")
-        hit = self._hit(hit_id)
+        lead = self.lead_of(hit_id)
         if self.case(case_no) is not None:
             raise DecisionError(f"案件编号已存在 case number {case_no} exists")
-        if self.case_of_hit(hit_id) is not None:
-            raise DecisionError("该命中已提请移送 the hit is already in a case")
-        self._set_status(hit_id, "confirmed", user, f"提请移送 {case_no}")
+        if self.case_of_any(lead.hit_ids) is not None:
+            raise DecisionError("该广告已提请移送 the ad is already in a case")
+        hits = [hit for hit in lead.hits if hit.review_status != "dismissed"]
+        if not hits:
+            raise DecisionError("该广告的命中均已排除，无可移送 every hit of the ad is dismissed")
+        hit_ids = [i for hit in hits for i in hit.hit_ids]
+        self._write_status(hit_ids, "confirmed", user, f"提请移送 {case_no}")
         now = utc_now()
         with self.db.transaction() as conn:
             conn.execute("INSERT INTO cases VALUES (?, ?, ?, ?, 'requested', ?, ?, NULL, NULL)",
-                         (case_no, hit_id, inspector, note, user.username, now))
-            conn.execute("INSERT INTO decisions(hit_id, rule_id, action, reason_code, note, actor, at) "
+                         (case_no, hits[0].hit_id, inspector, note, user.username, now))
+            conn.executemany("INSERT INTO case_hits(case_no, hit_id) VALUES (?, ?)",
+                             [(case_no, i) for i in hit_ids])
+            conn.execute("INSERT INTO ad_decisions(ad_key, content_hash, action, reason_code, note, actor, at) "
                          "VALUES (?, ?, 'transfer', '', ?, ?, ?)",
-                         (hit_id, hit["rule_id"], case_no, user.username, now))
-            self.db.audit(user.username, "case.request", case_no, f"{hit_id} → {inspector}")
+                         (lead.ad_key, lead.content_hash, case_no, user.username, now))
+            self.db.audit(user.username, "case.request", case_no, f"{lead.title}（{len(hits)} 项命中）→ {inspector}")
         if user.role == "chief":
             return self.approve(user, case_no)
         return self.case(case_no)  # type: ignore[return-value]
 
     def approve(self, user: User, case_no: str) -> Case:
         case = self._open_case(case_no)
-        self._set_status(case.hit_id, "transferred", user, f"移送稽查 {case_no}")
+        self._write_status(self.case_hit_ids(case_no), "transferred", user, f"移送稽查 {case_no}")
         with self.db.transaction() as conn:
             conn.execute("UPDATE cases SET status = 'approved', approved_by = ?, approved_at = ? WHERE case_no = ?",
                          (user.username, utc_now(), case_no))
-            self.db.audit(user.username, "case.approve", case_no, case.hit_id)
+            self.db.audit(user.username, "case.approve", case_no, f"承办：{case.inspector}")
         return self.case(case_no)  # type: ignore[return-value]
 
     def reject(self, user: User, case_no: str, note: str = "") -> Case:
-        """Return a request: the hit stays confirmed and may be decided again."""
+        """Return a request: the ad stays confirmed and may be decided again."""
         self._open_case(case_no)
         with self.db.transaction() as conn:
             conn.execute("UPDATE cases SET status = 'rejected', approved_by = ?, approved_at = ? WHERE case_no = ?",
                          (user.username, utc_now(), case_no))
-            self.db.audit(user.username, "case.reject", case_no, note)
+            self.db.audit(user.username, "case.reject", case_no, _detail(note, ""))
         return self.case(case_no)  # type: ignore[return-value]
 
     def _open_case(self, case_no: str) -> Case:

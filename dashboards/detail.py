@@ -1,4 +1,5 @@
-"""The detail page's pieces: the ad text cut at its hits, earlier versions as diffs, evidence, price history."""
+"""The ad page's pieces: the ad text cut at its hits, earlier versions as diffs, evidence, price history, the
+advertiser's other ads."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.exceptions import EvidenceError
+from dashboards.leads import Lead, fetch_hits, group_hits
 from dashboards.services import Services
 from evidence.store import EvidenceRow
 from indexer.backend import HitQuery
@@ -72,6 +74,17 @@ def evidence_package(services: Services, hit_id: str) -> tuple[EvidenceRow | Non
     return row, path
 
 
+def lead_evidence(services: Services, hit_ids: list[str]) -> tuple[EvidenceRow | None, Path | None]:
+    """The first evidence package among the hits (one capture holds the whole page), or the first row found."""
+    found: EvidenceRow | None = None
+    for hit_id in dict.fromkeys(hit_ids):
+        row, path = evidence_package(services, hit_id)
+        if path is not None:
+            return row, path
+        found = found or row
+    return found, None
+
+
 def package_member(path: Path, name: str) -> bytes | None:
     try:
         with zipfile.ZipFile(path) as archive:
@@ -98,26 +111,33 @@ def price_series(services: Services, canonical_url: str) -> list[dict[str, objec
     return PriceHistory(services.store).chart(row["id"]) if row else []
 
 
+def advertiser_leads(services: Services, lead: Lead, limit: int = 15) -> list[Lead]:
+    """The advertiser's other flagged ads (current versions), riskiest first."""
+    if not lead.advertiser:
+        return []
+    rows = fetch_hits(services.backend, HitQuery(sellers=(lead.advertiser,)))
+    return [other for other in group_hits(rows) if other.ad_key != lead.ad_key][:limit]
+
+
 def hit_view(services: Services, hit: dict[str, Any]) -> dict[str, Any]:
-    """Everything the detail page shows about one hit."""
-    backend = services.backend
-    same_ad = backend.search_hits(HitQuery(canonical_urls=(hit["canonical_url"],), current_only=False, size=200))
-    on_version = sorted((h for h in same_ad.hits if h["content_hash"] == hit["content_hash"]),
-                        key=lambda h: (h["start"], h["hit_id"]))
+    """Everything the ad page shows: the ad of ``hit`` (the version it was found on) and every hit on it."""
+    workflow = services.workflow
+    lead = workflow.lead_of(hit["hit_id"])
     version = services.store.hit_document(hit["hit_id"]) or {}
     document = version.get("document", "")
-    seller_hits = []
-    if hit.get("seller"):
-        seller = backend.search_hits(HitQuery(sellers=(hit["seller"],), size=30))
-        seller_hits = [h for h in seller.hits if h["canonical_url"] != hit["canonical_url"]][:15]
-    row, package = evidence_package(services, hit["hit_id"])
-    current = next((i for i, h in enumerate(on_version) if h["hit_id"] == hit["hit_id"]), -1)
+    spans = [(span, index) for index, h in enumerate(lead.hits) for span in h.spans]
+    current = next((i for i, h in enumerate(lead.hits) if hit["hit_id"] in h.hit_ids), -1)
+    row, package = lead_evidence(services, [hit["hit_id"], *lead.hit_ids])
+    overridden = workflow.overridden(lead.hit_ids)
     return {
-        "hit": hit, "hits": on_version, "current": current, "document": document,
-        "segments": segments(document, [(h["start"], h["end"]) for h in on_version]),
+        "hit": hit, "lead": lead, "hits": lead.hits, "current": current, "document": document,
+        "segments": [Segment(seg.text, sorted({spans[i][1] for i in seg.hits}))
+                     for seg in segments(document, [span for span, _ in spans])],
+        "overridden": {h.hit_id for h in lead.hits if overridden & set(h.hit_ids)},
         "versions": versions_with_diffs(services.store.ad_versions(hit["canonical_url"])),
-        "seller_hits": seller_hits, "evidence": row, "capture": capture_summary(package) if package else {},
-        "prices": price_series(services, hit["canonical_url"]),
-        "history": services.workflow.history(hit["hit_id"]), "case": services.workflow.case_of_hit(hit["hit_id"]),
-        "assignee": services.workflow.assignees([hit["hit_id"]]).get(hit["hit_id"], ""),
+        "advertiser_leads": advertiser_leads(services, lead), "evidence": row,
+        "capture": capture_summary(package) if package else {}, "prices": price_series(services, hit["canonical_url"]),
+        "history": workflow.lead_history(lead), "ad_decision": workflow.ad_decision(lead),
+        "case": workflow.case_of_any(lead.hit_ids),
+        "assignee": next(iter(workflow.assignees(lead.hit_ids).values()), ""),
     }

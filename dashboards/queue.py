@@ -1,18 +1,22 @@
-"""The queue's filters: read from the query string, turned into one backend query (shared by the page and CSV)."""
+"""The queue's filters: read from the query string, turned into one backend query (shared by the page and CSV),
+and the queue itself: one row per flagged ad (:mod:`dashboards.leads`), its status the status of its hits."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import urlencode
 
+from dashboards.leads import Lead, fetch_hits, group_hits, hits_of_ads
 from dashboards.services import Services
 from indexer.backend import REVIEW_STATUSES, HitQuery, HitResults
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FILTER_FIELDS = ("q", "category", "article", "site", "district", "severity", "status", "assignee", "day_from",
-                 "day_to")
+                 "day_to", "advertiser")
+#: Fields that narrow the hits looked at (the status is a lead's, decided over all its hits).
+_NARROWING = tuple(name for name in FILTER_FIELDS if name != "status")
 
 
 def page_number(params: Mapping[str, str]) -> int:
@@ -37,6 +41,7 @@ class QueueFilter:
     assignee: str = ""
     day_from: str = ""
     day_to: str = ""
+    advertiser: str = ""
     page: int = 1
 
     @classmethod
@@ -77,6 +82,7 @@ def hit_query(services: Services, filters: QueueFilter, username: str, size: int
         articles=(filters.article,) if filters.article else (),
         severities=(filters.severity,) if filters.severity else (),
         statuses=(filters.status,) if filters.status else (), hit_ids=hit_ids,
+        sellers=(filters.advertiser,) if filters.advertiser else (),
         day_from=filters.day_from, day_to=filters.day_to, size=size,
         offset=(filters.page - 1) * size if offset is None else offset)
 
@@ -84,3 +90,35 @@ def hit_query(services: Services, filters: QueueFilter, username: str, size: int
 def search_queue(services: Services, filters: QueueFilter, username: str, size: int) -> HitResults:
     query = hit_query(services, filters, username, size)
     return services.backend.search_hits(query) if query else HitResults(total=0)
+
+
+@dataclass
+class LeadResults:
+    """One page of leads, riskiest first, with how many leads and hits the filter holds."""
+
+    total: int
+    leads: list[Lead] = field(default_factory=list)
+    hits: int = 0
+
+
+def filtered_leads(services: Services, filters: QueueFilter, username: str) -> list[Lead]:
+    """Every lead of the filter: ads with a current hit that fits it, whole (all their current hits), in the
+    status asked for."""
+    query = hit_query(services, replace(filters, status=""), username, size=0)
+    if query is None:
+        return []
+    rows = fetch_hits(services.backend, query)
+    highlights = {row["ad_key"]: row["highlight"] for row in rows if row.get("highlight")}
+    if any(getattr(filters, name) for name in _NARROWING):
+        rows = hits_of_ads(services.backend, (row["canonical_url"] for row in rows))
+    leads = group_hits(rows)
+    for lead in leads:
+        lead.highlight = highlights.get(lead.ad_key, [])
+    return [lead for lead in leads if not filters.status or lead.status == filters.status]
+
+
+def search_leads(services: Services, filters: QueueFilter, username: str, size: int) -> LeadResults:
+    """The queue's page: a row per ad."""
+    leads = filtered_leads(services, filters, username)
+    start = (filters.page - 1) * size
+    return LeadResults(len(leads), leads[start:start + size], sum(len(lead.hits) for lead in leads))

@@ -1,28 +1,35 @@
-"""Figures for the statistics page and the monthly sheet, from the backend's aggregations and the crawl record.
+"""Figures for the statistics page and the monthly sheet: ads (违法广告条数), advertisers and sites, with the
+hits by article beside them.
 
-Hits count on the day they were found (fetch day in Beijing time, like crawl
-runs and approvals), whether or not their ad has changed since: a hit found
-is a hit found.  ``confirmed`` counts hits
-confirmed or transferred (a transfer is a confirmed hit handed on);
-``transferred`` counts those handed to the inspection corps.
+An ad counts on the day it was found (fetch day in Beijing time, like crawl
+runs and approvals): of the versions of an ad found in the period, the last
+one counts, with its hits (one rule on a version is one hit however many places
+it matched) and its status (:func:`dashboards.leads.lead_status`).
+``confirmed`` counts ads confirmed or transferred (a transfer is a confirmed ad
+handed on); ``transferred`` those handed to the inspection corps.  An ad whose
+hits fall under several focus areas, categories or articles counts in each;
+the 合计 row counts it once.
 """
 
 from __future__ import annotations
 
 import calendar
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from dashboards.catalog import CATEGORY_NAMES
 from dashboards.decisions import Case
+from dashboards.leads import Lead, fetch_hits, group_hits, latest_versions
 from dashboards.services import Services
 from dashboards.web import beijing_time
-from indexer.backend import REVIEW_STATUSES, HitQuery
+from indexer.backend import HitQuery
 from indexer.sqlite import REPORT_DAY
 
-COLUMNS = ("hits", "confirmed", "transferred", "dismissed", "pending")
-COLUMN_LABELS = {"hits": "发现线索（条）", "confirmed": "确认违法（条）", "transferred": "其中移送稽查（条）",
-                 "dismissed": "排除（条）", "pending": "待审核（条）"}
+COLUMNS = ("ads", "confirmed", "transferred", "dismissed", "pending", "hits")
+COLUMN_LABELS = {"ads": "违法广告（条）", "confirmed": "确认违法（条）", "transferred": "其中移送稽查（条）",
+                 "dismissed": "排除（条）", "pending": "待审核（条）", "hits": "命中（项）"}
 
 
 def month_bounds(month: str) -> tuple[str, str]:
@@ -36,12 +43,32 @@ def _row() -> dict[str, int]:
     return dict.fromkeys(COLUMNS, 0)
 
 
-def _add(row: dict[str, int], status: str, count: int) -> None:
-    row["hits"] += count
-    if status in ("confirmed", "transferred"):
-        row["confirmed"] += count
-    if status in ("transferred", "dismissed", "pending"):
-        row[status] += count
+def _add(row: dict[str, int], lead: Lead, hits: int) -> None:
+    """Count ``lead`` (with ``hits`` of its hits) in ``row``."""
+    row["ads"] += 1
+    row["hits"] += hits
+    if lead.status in ("confirmed", "transferred"):
+        row["confirmed"] += 1
+    if lead.status in ("transferred", "dismissed", "pending"):
+        row[lead.status] += 1
+
+
+def _tally(leads: list[Lead], key: Any, names: dict[str, dict[str, int]]) -> None:
+    """Each lead in the row of every name ``key(hit)`` gives its hits, with the hits of that name."""
+    for lead in leads:
+        for name, hits in Counter(key(hit) for hit in lead.hits).items():
+            _add(names.setdefault(name, _row()), lead, hits)
+
+
+def found_leads(services: Services, day_from: str = "", day_to: str = "") -> list[Lead]:
+    """The ads found in the period (their last version found in it), riskiest first."""
+    rows = fetch_hits(services.backend, HitQuery(day_from=day_from, day_to=day_to, current_only=False))
+    return latest_versions(group_hits(rows))
+
+
+def advertiser_count(leads: list[Lead]) -> int:
+    """Advertisers (主体) the ads name; an ad that names none counts as its site's own."""
+    return len({(lead.site, lead.advertiser) for lead in leads})
 
 
 @dataclass
@@ -55,27 +82,29 @@ class MonthlyFigures:
     pages: int = 0
     ads: int = 0
     cases: int = 0
+    flagged_sites: int = 0
+    advertisers: int = 0
     transfers: list[Case] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=_row)
     by_focus: dict[str, dict[str, int]] = field(default_factory=dict)
     by_category: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_article: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def monthly_figures(services: Services, month: str) -> MonthlyFigures:
     day_from, day_to = month_bounds(month)
     figures = MonthlyFigures(month, day_from, day_to)
+    leads = found_leads(services, day_from, day_to)
+    for lead in leads:
+        _add(figures.totals, lead, len(lead.hits))
+    figures.flagged_sites = len({lead.site for lead in leads})
+    figures.advertisers = advertiser_count(leads)
     figures.by_focus = {area.name: _row() for area in services.catalog.focus_areas}
+    _tally(leads, lambda hit: services.catalog.focus_area(hit.article_key), figures.by_focus)
     figures.by_category = {label: _row() for label in CATEGORY_NAMES.values()}
-    for status in REVIEW_STATUSES:
-        result = services.backend.search_hits(HitQuery(
-            statuses=(status,), day_from=day_from, day_to=day_to, current_only=False,
-            aggregations=("article", "category"), size=0))
-        _add(figures.totals, status, result.total)
-        for article, count in result.aggregations.get("article", {}).items():
-            _add(figures.by_focus[services.catalog.focus_area(article)], status, count)
-        for category, count in result.aggregations.get("category", {}).items():
-            label = CATEGORY_NAMES.get(category, category or "未分类")
-            _add(figures.by_category.setdefault(label, _row()), status, count)
+    _tally(leads, lambda hit: CATEGORY_NAMES.get(hit.category, hit.category or "未分类"), figures.by_category)
+    _tally(leads, lambda hit: hit.article_key or hit.article, figures.by_article)
+    figures.by_article = dict(sorted(figures.by_article.items(), key=lambda kv: (-kv[1]["hits"], kv[0])))
     crawl = services.store.conn.execute(
         f"""SELECT count(DISTINCT site), coalesce(sum(pages), 0) FROM crawl_runs
            WHERE {REPORT_DAY.format("started_at")} BETWEEN ? AND ?""", (day_from, day_to)).fetchone()
@@ -90,27 +119,31 @@ def monthly_figures(services: Services, month: str) -> MonthlyFigures:
     return figures
 
 
+def _pairs(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def chart_data(services: Services, day_from: str = "", day_to: str = "") -> dict[str, object]:
-    """Series for the statistics page: hits by category, article, site and day; confirmation rate per rule."""
-    base = {"day_from": day_from, "day_to": day_to, "current_only": False, "size": 0}
-    overall = services.backend.search_hits(HitQuery(**base, aggregations=("category", "article", "site", "day")))
-    decided = {status: services.backend.search_hits(HitQuery(**base, statuses=(status,), aggregations=("rule",)))
-               for status in ("confirmed", "transferred", "dismissed")}
-    rules: dict[str, dict[str, int]] = {}
-    for status, result in decided.items():
-        for rule, count in result.aggregations.get("rule", {}).items():
-            entry = rules.setdefault(rule, {"confirmed": 0, "dismissed": 0})
-            entry["dismissed" if status == "dismissed" else "confirmed"] += count
-    rates = sorted(({"rule_id": rule, **c, "rate": c["confirmed"] / (c["confirmed"] + c["dismissed"])}
-                    for rule, c in rules.items()), key=lambda r: (-r["confirmed"] - r["dismissed"], r["rule_id"]))
-    aggs = overall.aggregations
+    """Series for the statistics page: ads by category, article, site and day, with hits by article beside
+    them; the advertisers and sites involved; confirmation rate per rule (hits decided)."""
+    leads = found_leads(services, day_from, day_to)
+    rules: dict[str, dict[str, Any]] = {}
+    for hit in (hit for lead in leads for hit in lead.hits if hit.review_status != "pending"):
+        entry = rules.setdefault(hit.rule_id, {"rule_id": hit.rule_id, "explanation": hit.explanation,
+                                               "confirmed": 0, "dismissed": 0})
+        entry["dismissed" if hit.review_status == "dismissed" else "confirmed"] += 1
+    rates = sorted(({**c, "rate": c["confirmed"] / (c["confirmed"] + c["dismissed"])} for c in rules.values()),
+                   key=lambda r: (-r["confirmed"] - r["dismissed"], r["rule_id"]))
+    article_hits = Counter(hit.article_key or hit.article for lead in leads for hit in lead.hits)
     return {
-        "total": overall.total,
-        "category": sorted(((CATEGORY_NAMES.get(k, k), v) for k, v in aggs.get("category", {}).items()),
-                           key=lambda kv: -kv[1]),
-        "article": sorted(aggs.get("article", {}).items(), key=lambda kv: -kv[1]),
-        "site": sorted(((services.sites.titles.get(k, k), v) for k, v in aggs.get("site", {}).items()),
-                       key=lambda kv: -kv[1]),
-        "day": sorted(aggs.get("day", {}).items()),
+        "total": len(leads),
+        "hits": sum(article_hits.values()),
+        "advertisers": advertiser_count(leads),
+        "sites": len({lead.site for lead in leads}),
+        "category": _pairs(Counter(CATEGORY_NAMES.get(c, c) for lead in leads for c in lead.categories)),
+        "article": _pairs(Counter(article for lead in leads for article in set(lead.articles))),
+        "article_hits": dict(article_hits),
+        "site": _pairs(Counter(services.sites.titles.get(lead.site, lead.site) for lead in leads)),
+        "day": sorted(Counter(lead.day for lead in leads).items()),
         "rules": rates,
     }

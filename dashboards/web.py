@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -12,12 +13,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from dashboards.accounts import ROLES, Session
 from dashboards.catalog import CATEGORY_NAMES
-from dashboards.decisions import CASE_STATUS_LABELS, STATUS_LABELS
+from dashboards.decisions import ACTION_LABELS, AUDIT_LABELS, CASE_STATUS_LABELS, STATUS_LABELS
 from dashboards.services import Services
 from indexer.highlight import MARK_END, MARK_START
 
@@ -62,11 +64,37 @@ def safe_link(url: str | None) -> str:
     return "#"
 
 
+def attachment(filename: str) -> str:
+    """A Content-Disposition for a download named ``filename`` (Chinese welcome): RFC 6266 with the RFC 5987
+    ``filename*`` every current browser uses, and an ASCII ``filename`` for the rest."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+#: Where a rule's explanation first pauses: its name ends there.
+_CLAUSE_END = re.compile(r"[。；;，,（(]")
+
+
+def rule_name(explanation: str | None) -> str:
+    """A rule's name as a reviewer reads it: the first clause of its explanation (the rulebook's own words)."""
+    first = _CLAUSE_END.split(explanation or "", maxsplit=1)[0]
+    return first if len(first) <= 24 else first[:23] + "…"
+
+
+@pass_context
+def person(context: Context, username: str | None) -> str:
+    """An account's display name (姓名) in place of its log-in name, where the page knows it."""
+    names = context.get("names") or {}
+    return names.get(username or "", username or "")
+
+
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(marked=marked, beijing=beijing_time, safe_link=safe_link, urlquote=lambda s: quote(str(s)))
+    env.filters.update(marked=marked, beijing=beijing_time, safe_link=safe_link, urlquote=lambda s: quote(str(s)),
+                       person=person, rule_name=rule_name)
     env.globals.update(ROLES=ROLES, STATUS_LABELS=STATUS_LABELS, CASE_STATUS_LABELS=CASE_STATUS_LABELS,
+                       ACTION_LABELS=ACTION_LABELS, AUDIT_LABELS=AUDIT_LABELS,
                        CATEGORY_LABELS=CATEGORY_NAMES, SEVERITY_LABELS=SEVERITY_LABELS)
     return env
 
@@ -105,8 +133,9 @@ async def require_post(request: Request, capability: str) -> tuple[Session, dict
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     session = getattr(request.state, "session", None)
+    names = services(request).accounts.display_names() if session else {}
     page = templates.get_template(template).render(request=request, session=session, user=session and session.user,
-                                                    path=request.url.path, **context)
+                                                    path=request.url.path, names=names, **context)
     return HTMLResponse(page, status_code=status_code)
 
 

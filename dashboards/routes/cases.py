@@ -13,7 +13,7 @@ from dashboards.accounts import Session
 from dashboards.decisions import Case
 from dashboards.detail import hit_view
 from dashboards.routes.review import screenshot_response
-from dashboards.web import redirect, render, require, require_post, services
+from dashboards.web import attachment, redirect, render, require, require_post, services
 from evidence.export import export_bundle
 
 router = APIRouter()
@@ -38,7 +38,8 @@ async def case_list(request: Request) -> Response:
     console = services(request)
     cases = console.workflow.cases(_visible_statuses(session))
     hits = {case.case_no: console.backend.get_hit(case.hit_id) for case in cases}
-    return render(request, "cases.html", cases=cases, hits=hits)
+    sizes = {case.case_no: len(console.workflow.case_hit_ids(case.case_no)) for case in cases}
+    return render(request, "cases.html", cases=cases, hits=hits, case_sizes=sizes)
 
 
 @router.get("/cases/{case_no}")
@@ -56,7 +57,8 @@ async def case_detail(request: Request, case_no: str) -> Response:
 @router.get("/cases/{case_no}/screenshot.png")
 async def case_screenshot(request: Request, case_no: str) -> Response:
     session = require(request, "cases")
-    return screenshot_response(request, _case_or_404(request, session, case_no).hit_id)
+    case = _case_or_404(request, session, case_no)
+    return screenshot_response(request, services(request).workflow.case_hit_ids(case.case_no))
 
 
 @router.post("/cases/{case_no}/approve")
@@ -82,10 +84,9 @@ async def export_case(request: Request, case_no: str) -> Response:
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "bundle.zip"
         # In a worker thread: the export opens its own connections and drives Chromium with its own event loop.
-        await run_in_threadpool(export_bundle, console.config.evidence, [case.hit_id], output,
-                                session.user.username, case.case_no)
+        await run_in_threadpool(export_bundle, console.config.evidence, console.workflow.case_hit_ids(case.case_no),
+                                output, session.user.username, case.case_no)
         data = output.read_bytes()
     console.db.audit(session.user.username, "case.export", case.case_no)
-    safe_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in case.case_no)
     return Response(data, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="case-{safe_name}.zip"'})
+                    headers={"Content-Disposition": attachment(f"案件-{case.case_no}.zip")})

@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from dashboards.exports import monthly_workbook
-from dashboards.stats import monthly_figures
-from dashboards.web import BEIJING, render, require, services
+from dashboards.stats import COLUMN_LABELS, monthly_figures
+from dashboards.web import BEIJING, attachment, render, require, services
 
 router = APIRouter()
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -30,7 +30,7 @@ async def reports(request: Request) -> Response:
     console = services(request)
     month = _month(request)
     return render(request, "reports.html", month=month, figures=monthly_figures(console, month),
-                  due_day=console.catalog.report_due_day)
+                  due_day=console.catalog.report_due_day, COLUMN_LABELS=COLUMN_LABELS)
 
 
 @router.get("/reports/monthly.xlsx")
@@ -41,7 +41,7 @@ async def monthly_sheet(request: Request) -> Response:
     data = monthly_workbook(console, monthly_figures(console, month), session.user.display_name)
     console.db.audit(session.user.username, "report.monthly", month)
     return Response(data, media_type=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="zhuanxiang-tongji-{month}.xlsx"'})
+                    headers={"Content-Disposition": attachment(f"专项行动情况统计表-{month}.xlsx")})
 
 
 @router.get("/rules/quality")

@@ -1,20 +1,23 @@
-"""The reviewer's pages: the queue, a hit's detail and decisions, full-text search, statistics and CSV."""
+"""The reviewer's pages: the queue of ads, an ad's page and its decisions, full-text search, statistics and CSV."""
 
 from __future__ import annotations
+
+import re
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from dashboards.decisions import DecisionError
-from dashboards.detail import SCREENSHOT, evidence_package, hit_view, package_member
+from dashboards.detail import SCREENSHOT, hit_view, lead_evidence, package_member
 from dashboards.exports import queue_csv
-from dashboards.queue import QueueFilter, search_queue
+from dashboards.queue import QueueFilter, search_leads
 from dashboards.stats import chart_data
-from dashboards.web import redirect, render, require, require_post, services
+from dashboards.web import attachment, redirect, render, require, require_post, services
 from indexer.backend import AD_SORTS, AdQuery
 from rules.engine import ARTICLE_KEYS
 
 router = APIRouter()
+HIT_ID = re.compile(r"[0-9a-f]{1,64}")
 
 
 def _hit_or_404(request: Request, hit_id: str) -> dict:
@@ -30,10 +33,11 @@ async def queue(request: Request) -> Response:
     console = services(request)
     filters = QueueFilter.from_params(dict(request.query_params))
     size = console.config.page_size
-    results = search_queue(console, filters, session.user.username, size)
+    results = search_leads(console, filters, session.user.username, size)
     pages = max(1, -(-results.total // size))
+    hit_ids = [hit_id for lead in results.leads for hit_id in lead.hit_ids]
     return render(request, "queue.html", filters=filters, results=results, pages=pages,
-                  assignees=console.workflow.assignees(results.ids), sites=console.sites, articles=ARTICLE_KEYS,
+                  assignees=console.workflow.assignees(hit_ids), sites=console.sites, articles=ARTICLE_KEYS,
                   reviewers=[u for u in console.accounts.list() if u.role in ("reviewer", "chief") and u.active],
                   reasons=console.catalog.dismiss_reasons)
 
@@ -45,7 +49,7 @@ async def bulk(request: Request) -> Response:
     ids = form.get("hit_id") or []
     hit_ids = [ids] if isinstance(ids, str) else list(ids)
     if not hit_ids:
-        raise DecisionError("请先勾选命中 select hits first")
+        raise DecisionError("请先勾选广告 select ads first")
     if form.get("action") == "assign":
         if not session.user.can("assign"):
             raise HTTPException(403, "只有科长/处长可以分配 only a chief assigns work")
@@ -57,7 +61,7 @@ async def bulk(request: Request) -> Response:
         refused = console.workflow.dismiss_many(session.user, hit_ids, str(form.get("reason_code", "")),
                                                 str(form.get("note", ""))[:500])
         if len(refused) == len(hit_ids):
-            raise DecisionError("排除须选择理由，且不能排除已移送的命中 choose a reason; transferred hits stay")
+            raise DecisionError("排除须选择理由，且不能排除已移送的广告 choose a reason; transferred ads stay")
     else:
         raise DecisionError("未知的批量操作 unknown bulk action")
     return redirect("/queue?" + str(form.get("back", ""))[:2000])
@@ -74,11 +78,15 @@ async def detail(request: Request, hit_id: str) -> Response:
 
 @router.post("/hits/{hit_id}/decision")
 async def decide(request: Request, hit_id: str) -> Response:
+    """The decision on the ad of ``hit_id``; with ``scope=hit``, an override for that hit alone."""
     session, form = await require_post(request, "review")
     hit = _hit_or_404(request, hit_id)
-    services(request).workflow.decide(session.user, hit["hit_id"], str(form.get("action", "")),
-                                      str(form.get("reason_code", "")), str(form.get("note", ""))[:500])
-    return redirect(f"/hits/{hit['hit_id']}")
+    workflow = services(request).workflow
+    decide = workflow.decide if form.get("scope") == "hit" else workflow.decide_ad
+    decide(session.user, hit["hit_id"], str(form.get("action", "")), str(form.get("reason_code", "")),
+           str(form.get("note", ""))[:500])
+    back = str(form.get("back", ""))
+    return redirect(f"/hits/{back if HIT_ID.fullmatch(back) else hit['hit_id']}")
 
 
 @router.post("/hits/{hit_id}/transfer")
@@ -90,8 +98,8 @@ async def transfer(request: Request, hit_id: str) -> Response:
     return redirect(f"/hits/{hit['hit_id']}")
 
 
-def screenshot_response(request: Request, hit_id: str) -> Response:
-    _, package = evidence_package(services(request), hit_id)
+def screenshot_response(request: Request, hit_ids: list[str]) -> Response:
+    _, package = lead_evidence(services(request), hit_ids)
     data = package_member(package, SCREENSHOT) if package else None
     if data is None:
         raise HTTPException(404, "没有截图 no screenshot")
@@ -101,7 +109,8 @@ def screenshot_response(request: Request, hit_id: str) -> Response:
 @router.get("/hits/{hit_id}/screenshot.png")
 async def screenshot(request: Request, hit_id: str) -> Response:
     require(request, "review")
-    return screenshot_response(request, _hit_or_404(request, hit_id)["hit_id"])
+    hit = _hit_or_404(request, hit_id)
+    return screenshot_response(request, [hit["hit_id"], *services(request).workflow.lead_of(hit["hit_id"]).hit_ids])
 
 
 #: The search page's orders, labelled.
@@ -150,4 +159,4 @@ async def export_csv(request: Request) -> Response:
     # Built here, not streamed: a streamed body is iterated in another thread, away from the store's connection.
     body = "".join(queue_csv(services(request), filters, session.user.username))
     return Response(body, media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": 'attachment; filename="adwatch-queue.csv"'})
+                    headers={"Content-Disposition": attachment("待审队列.csv")})

@@ -31,8 +31,9 @@ from indexer.testing import EngineNode, free_port
 from tests.conftest import ENGINES, CrawlRun
 
 PASSWORD = "Passw0rd-2026"
-#: One account per role: user name → role.
+#: One account per role: user name → role, and the display name (姓名) pages show for it.
 ACCOUNTS = {"reviewer1": "reviewer", "chief1": "chief", "inspector1": "inspector", "admin1": "admin"}
+NAMES = {"reviewer1": "张三", "chief1": "李科长", "inspector1": "王稽查", "admin1": "赵管理"}
 BACKENDS = ("sqlite", *ENGINES)
 _prefixes = itertools.count()
 
@@ -123,7 +124,7 @@ def serve_console(data_dir: Path, backend: str, **overrides: object) -> Iterator
     db = ConsoleDB(config.db_path)
     accounts = Accounts(db)
     for username, role in ACCOUNTS.items():
-        accounts.add(username, PASSWORD, role, display_name=f"{role}-{username}")
+        accounts.add(username, PASSWORD, role, display_name=NAMES[username])
     db.close()
     server = LiveServer(create_app(config)).start()
     try:

@@ -71,5 +71,5 @@ def open_services(data_dir: Path, **overrides: object) -> Iterator[Services]:
         services.close()
 
 
-def add_user(services: Services, username: str, role: str) -> User:
-    return services.accounts.add(username, f"{username}-password-123", role)
+def add_user(services: Services, username: str, role: str, display_name: str = "") -> User:
+    return services.accounts.add(username, f"{username}-password-123", role, display_name)

@@ -1,10 +1,10 @@
-"""A working day in the console, in Debian's Chromium, on the SQLite store and on OpenSearch.
+"""A working day in the console, in Debian's Chromium, on the SQLite store and on OpenSearch and Elasticsearch.
 
-A reviewer filters the queue, confirms one hit, dismisses one with a reason and
-asks for a transfer; the chief approves it, exports the case's evidence and the
-monthly sheet, whose figures are checked against the store; the inspection
-corps sees the case.  ``ADWATCH_SCREENSHOT_DIR=docs/img`` also saves the
-README's screenshots (from the SQLite run).
+The queue has one row per flagged ad.  A reviewer filters it, dismisses one hit of an ad on its own and confirms
+the rest of the ad, dismisses another ad with a reason and asks for the transfer of a third; the chief approves
+it, exports the case's evidence (a Chinese file name) and the monthly sheet, whose ad counts are checked against
+the store, and reads the audit log in Chinese with people by name; the inspection corps sees the case.
+``ADWATCH_SCREENSHOT_DIR=docs/img`` also saves the README's screenshots (from the SQLite run).
 """
 
 from __future__ import annotations
@@ -27,9 +27,16 @@ def _sql(console: Console, query: str, *params: object) -> list[tuple]:
         return conn.execute(query, params).fetchall()
 
 
-def _current_pending(console: Console, category: str) -> int:
-    return _sql(console, """SELECT count(*) FROM hits h JOIN ads a ON a.current_version = h.version_id
-                            WHERE h.category = ? AND h.review_status = 'pending'""", category)[0][0]
+def _flagged_ads(console: Console, category: str) -> int:
+    """Ads with a current hit of ``category``: the queue's rows for it before anyone decides."""
+    return _sql(console, """SELECT count(DISTINCT h.ad_id) FROM hits h JOIN ads a ON a.current_version = h.version_id
+                            WHERE h.category = ?""", category)[0][0]
+
+
+def _statuses(console: Console, hit_id: str) -> dict[str, str]:
+    """Each hit of the ad (version) of ``hit_id``: its review status."""
+    return dict(_sql(console, """SELECT id, review_status FROM hits WHERE version_id =
+                                 (SELECT version_id FROM hits WHERE id = ?)""", hit_id))
 
 
 def _save_screenshot(page: object, name: str, console: Console) -> None:
@@ -39,54 +46,74 @@ def _save_screenshot(page: object, name: str, console: Console) -> None:
         page.screenshot(path=str(Path(folder) / name), full_page=False)  # type: ignore[attr-defined]
 
 
-def _open_row(page: object, index: int) -> str:
-    """Open the queue's ``index``-th hit; returns its id."""
-    link = page.locator("#queue a.hit-link").nth(index)  # type: ignore[attr-defined]
+def _open_row(page: object, row: object) -> str:
+    """Open the queue's ``row`` (an ad); returns the id it is opened by."""
+    link = row.locator("a.hit-link")  # type: ignore[attr-defined]
     hit_id = link.get_attribute("href").rsplit("/", 1)[1]
     link.click()
     page.wait_for_url(f"**/hits/{hit_id}")  # type: ignore[attr-defined]
     return hit_id
 
 
+def _row(page: object, index: int = 0) -> object:
+    return page.locator("#queue tbody tr").nth(index)  # type: ignore[attr-defined]
+
+
 def test_review_day_end_to_end(console: Console, browser: object, tmp_path: Path) -> None:
     page = browser_login(browser, console, "reviewer1")
     assert page.url.endswith("/queue")
 
-    # Filter: health food, pending (the default status).
+    # Filter: health food, pending (the default status): one row per ad.
     page.select_option("select[name=category]", "health_food")
     page.click("#apply-filters")
     page.wait_for_url("**/queue?*category=health_food*")
-    expected = _current_pending(console, "health_food")
+    expected = _flagged_ads(console, "health_food")
     assert expected > 0
-    assert page.locator("h1").inner_text().find(f"共 {expected} 条") >= 0
-    categories = page.locator("#queue tbody tr td:nth-child(5)").all_inner_texts()
-    assert categories and set(categories) == {"保健食品"}
+    assert f"共 {expected} 条广告" in page.locator("h1").inner_text()
+    categories = page.locator("#queue tbody tr td:nth-child(6)").all_inner_texts()
+    assert categories and all("保健食品" in cell for cell in categories)
     _save_screenshot(page, "console-queue.png", console)
 
-    # Open the riskiest hit: its text is marked at the hit, with the legal basis beside it.
-    confirmed = _open_row(page, 0)
-    matched = _sql(console, "SELECT matched, article FROM hits WHERE id = ?", confirmed)[0]
-    assert matched[0] in "".join(page.locator("#ad-text mark.hit.on").all_inner_texts())
+    # An ad with several hits: its text is marked at each; one hit is dismissed on its own, the ad confirmed.
+    counts = [int(n) for n in page.locator("#queue td.hit-count").all_inner_texts()]
+    several = next(i for i, n in enumerate(counts) if n > 1)
+    opened = _open_row(page, _row(page, several))
+    hits = page.locator("#hit-list tbody tr")
+    assert hits.count() == counts[several]
+    matched = _sql(console, "SELECT matched, article FROM hits WHERE id = ?", opened)[0]
+    assert matched[0] in "".join(page.locator("#ad-text mark.hit").all_inner_texts())
     assert matched[1] in page.locator("#hit-list").inner_text()
+    overridden = hits.nth(1).get_attribute("data-hit")
+    hits.nth(1).locator("select[name=reason_code]").select_option("false_match")
+    hits.nth(1).locator("button.override-dismiss").click()
+    page.wait_for_load_state()
+    assert "单项决定" in page.locator(f"#hit-list tr[data-hit='{overridden}']").inner_text()
     page.click("#confirm")
     page.wait_for_load_state()
-    assert "已确认" in page.locator("#review-status").inner_text()
-    assert _sql(console, "SELECT review_status, reviewer FROM hits WHERE id = ?", confirmed)[0] == \
-        ("confirmed", "reviewer1")
+    review = page.locator("#review-status").inner_text()
+    assert "已确认" in review and "张三" in review
+    statuses = _statuses(console, opened)
+    assert statuses[overridden] == "dismissed"
+    assert sorted(set(statuses.values())) == ["confirmed", "dismissed"]
+    history = page.locator("#decision-history").inner_text()
+    assert "排除" in history and "确认违法" in history and "整条广告" in history and "张三" in history
+    _save_screenshot(page, "console-ad.png", console)
 
-    # Back to the queue: the confirmed hit has left the pending list; dismiss the next one with a reason.
+    # Back to the queue: the confirmed ad has left the pending list; dismiss the next ad with a reason.
     page.goto(f"{console.url}/queue?category=health_food")
-    assert confirmed not in page.content()
-    dismissed = _open_row(page, 0)
+    assert f"/hits/{opened}" not in page.content()
+    assert f"共 {expected - 1} 条广告" in page.locator("h1").inner_text()
+    dismissed = _open_row(page, _row(page))
     page.select_option("#reason", "exempt_guide")
     page.click("#dismiss")
     page.wait_for_load_state()
-    assert _sql(console, "SELECT review_status, review_reason FROM hits WHERE id = ?", dismissed)[0] == \
-        ("dismissed", "属于执法指南豁免情形")
+    assert set(_sql(console, """SELECT review_status, review_reason FROM hits WHERE version_id =
+                                (SELECT version_id FROM hits WHERE id = ?)""", dismissed)) == \
+        {("dismissed", "属于执法指南豁免情形")}
 
-    # A collectibles hit (its page has an evidence package): ask for a transfer to the inspection corps.
+    # A collectibles ad (its page has an evidence package): ask for a transfer to the inspection corps.
     page.goto(f"{console.url}/queue?site=collect")
-    transferred = _open_row(page, 0)
+    transferred = _open_row(page, _row(page))
     assert page.locator("#screenshot").evaluate("img => img.complete && img.naturalWidth > 0")
     _save_screenshot(page, "console-detail.png", console)
     page.fill("#case-no", CASE_NO)
@@ -103,9 +130,11 @@ def test_review_day_end_to_end(console: Console, browser: object, tmp_path: Path
     row.locator("button", has_text="批准移送").click()
     chief.wait_for_load_state()
     assert "已移送" in chief.locator(f"tr[data-case='{CASE_NO}']").inner_text()
-    assert _sql(console, "SELECT review_status FROM hits WHERE id = ?", transferred)[0][0] == "transferred"
+    case_hits = _statuses(console, transferred)
+    assert set(case_hits.values()) == {"transferred"}  # every hit of the ad
     with chief.expect_download() as download_info:
         chief.locator(f"tr[data-case='{CASE_NO}'] a", has_text="导出证据包").click()
+    assert download_info.value.suggested_filename == f"案件-{CASE_NO}.zip"
     bundle = tmp_path / "case.zip"
     download_info.value.save_as(bundle)
     verification = verify_bundle(bundle, allow_unsigned=True)  # the console exports unsigned unless a key is set
@@ -113,15 +142,26 @@ def test_review_day_end_to_end(console: Console, browser: object, tmp_path: Path
     with zipfile.ZipFile(bundle) as archive:
         names = archive.namelist()
         assert "report.pdf" in names and any(name.endswith(".wacz") for name in names)
-        assert transferred in archive.read("index.csv").decode("utf-8-sig")
+        index = archive.read("index.csv").decode("utf-8-sig")
+        assert all(hit_id in index for hit_id in case_hits)
 
     month = _sql(console, "SELECT substr(date(min(fetched_at), '+8 hours'), 1, 7) FROM ad_versions")[0][0]
     chief.goto(f"{console.url}/reports?month={month}")
+    _save_screenshot(chief, "console-report.png", console)
     with chief.expect_download() as download_info:
         chief.click("#download-xlsx")
+    assert download_info.value.suggested_filename == f"专项行动情况统计表-{month}.xlsx"
     sheet_path = tmp_path / "monthly.xlsx"
     download_info.value.save_as(sheet_path)
     _check_monthly_sheet(console, sheet_path, month)
+
+    # The audit log speaks Chinese and names people.
+    chief.goto(f"{console.url}/audit")
+    audit = chief.locator("#audit").inner_text()
+    for words in ("确认违法（整条广告）", "排除（单项命中）", "排除（整条广告）", "提请移送稽查", "批准移送",
+                  "导出证据包", "张三", "李科长"):
+        assert words in audit, words
+    assert "ad.confirm" not in audit and "reviewer1" not in audit
     chief.context.close()
 
     # The inspection corps sees the approved case and nothing of the queue.
@@ -150,17 +190,18 @@ def _check_monthly_sheet(console: Console, path: Path, month: str) -> None:
     assert f"{int(month[:4])}年{int(month[5:])}月" in sheet["A1"].value
     in_month = ("FROM hits h JOIN ad_versions v ON v.id = h.version_id "
                 "WHERE substr(date(v.fetched_at, '+8 hours'), 1, 7) = ?")
-    status = dict(_sql(console, f"SELECT h.review_status, count(*) {in_month} GROUP BY h.review_status", month))
-    total = sum(status.values())
+    ads, hits = _sql(console, f"SELECT count(DISTINCT h.ad_id), count(DISTINCT h.version_id || h.rule_id) {in_month}",
+                     month)[0]
     rows = _label_values(sheet)
-    assert rows["发现涉嫌违法线索（条）"][0] == total > 0
-    assert rows["确认违法（条）"][0] == status.get("confirmed", 0) + status.get("transferred", 0) == 2
-    assert rows["排除（条）"][0] == status.get("dismissed", 0) == 1
-    assert rows["待审核（条）"][0] == status.get("pending", 0) == total - 3
+    assert rows["违法广告条数（条）"][0] == ads > 0  # every flagged ad, once
+    assert rows["命中（项）"][0] == hits > ads
+    assert rows["确认违法（条）"][0] == 2  # the ad confirmed (one hit of it dismissed) and the ad transferred
+    assert rows["排除（条）"][0] == 1
+    assert rows["待审核（条）"][0] == ads - 3
     assert rows["移送稽查案件数（件）"][0] == 1
     pages = _sql(console, "SELECT coalesce(sum(pages), 0) FROM crawl_runs "
                           "WHERE substr(date(started_at, '+8 hours'), 1, 7) = ?", month)
     assert rows["监测网页数（页次）"][0] == pages[0][0] > 0
-    health_food = _sql(console, f"SELECT count(*) {in_month} AND h.category = 'health_food'", month)[0][0]
-    assert rows["保健食品"][0] == health_food
-    assert rows["合计"][0] == total
+    health_food = _sql(console, f"SELECT count(DISTINCT h.ad_id) {in_month} AND h.category = 'health_food'", month)
+    assert rows["保健食品"][0] == health_food[0][0]
+    assert rows["合计（不重复）"][0] == ads

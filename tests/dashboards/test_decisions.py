@@ -1,4 +1,5 @@
-"""The review workflow: decisions with reasons, assignments, transfers to the inspection corps, the audit trail."""
+"""The review workflow: decisions on an ad and on single hits (overrides), assignments, transfers to the inspection
+corps, the audit trail.  A hit is one rule on one version of an ad, however many places it matched."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ class Desk:
     reviewer: User
     chief: User
     inspector: User
-    cure_ids: list[str]  # the cure claim's hits: ad17-disease-treatment ×2, ad17-medical-terms ×1
-    superlative_ids: list[str]  # ad9-superlative ×2
+    cure_ids: list[str]  # the cure claim's places: ad17-disease-treatment ×2 (one hit), ad17-medical-terms ×1
+    superlative_ids: list[str]  # ad9-superlative ×2: one hit in two places
 
     @property
     def workflow(self) -> Workflow:
@@ -91,24 +92,82 @@ def test_dismissal_with_a_reason_is_recorded_in_store_history_and_audit_log(desk
     [row] = desk.workflow.history(hit)
     assert (row["hit_id"], row["rule_id"], row["action"], row["reason_code"], row["note"], row["actor"]) == \
         (hit, "ad17-disease-treatment", "dismiss", "false_match", "词语误匹配", "rev")
-    assert ("rev", "hit.dismiss", hit, "false_match 词语误匹配") in desk.audit()
+    assert ("rev", "hit.dismiss", hit, "理由：误报（词语误匹配）；备注：词语误匹配") in desk.audit()
 
 
-def test_confirmation_marks_the_hit_confirmed(desk: Desk) -> None:
-    hit = desk.cure_ids[1]
+def test_confirmation_marks_the_hit_confirmed_in_each_of_its_places(desk: Desk) -> None:
+    second_place = desk.cure_ids[1]
 
-    assert desk.workflow.decide(desk.reviewer, hit, "confirm", note="确属违法") == "confirmed"
+    assert desk.workflow.decide(desk.reviewer, second_place, "confirm", note="确属违法") == "confirmed"
 
-    assert desk.status(hit) == "confirmed"
-    assert desk.services.store.get_hit(hit)["review_reason"] == "确属违法"
-    assert desk.decisions(hit) == [("confirm", "", "rev")]
-    assert ("rev", "hit.confirm", hit, "确属违法") in desk.audit()
+    assert [desk.status(hit) for hit in desk.cure_ids[:2]] == ["confirmed", "confirmed"]
+    assert desk.services.store.get_hit(second_place)["review_reason"] == "确属违法"
+    assert desk.decisions(second_place) == [("confirm", "", "rev")]
+    assert ("rev", "hit.confirm", desk.cure_ids[0], "备注：确属违法") in desk.audit()  # one line: the hit's first id
 
 
-def test_decision_touches_only_its_own_hit(desk: Desk) -> None:
+def test_a_hit_decision_touches_no_other_hit(desk: Desk) -> None:
     desk.workflow.decide(desk.reviewer, desk.cure_ids[0], "confirm")
 
-    assert [desk.status(hit) for hit in desk.cure_ids[1:] + desk.superlative_ids] == ["pending"] * 4
+    assert [desk.status(hit) for hit in desk.cure_ids[2:] + desk.superlative_ids] == ["pending"] * 3
+
+
+# --- the ad as the unit of review ---
+
+
+def test_an_ad_decision_sets_every_hit_of_the_ad_and_no_other(desk: Desk) -> None:
+    assert desk.workflow.decide_ad(desk.reviewer, desk.cure_ids[2], "confirm", note="治疗功效") == "confirmed"
+
+    assert [desk.status(hit) for hit in desk.cure_ids] == ["confirmed"] * 3
+    assert [desk.status(hit) for hit in desk.superlative_ids] == ["pending"] * 2
+    lead = desk.workflow.lead_of(desk.cure_ids[0])
+    assert [(row["scope"], row["action"], row["actor"]) for row in desk.workflow.lead_history(lead)] == \
+        [("整条广告", "confirm", "rev")]
+    assert ("rev", "ad.confirm", lead.ad_key, "备注：糖友神药 治疗功效") in desk.audit()
+
+
+def test_a_hit_overridden_keeps_its_decision_when_the_ad_is_decided(desk: Desk) -> None:
+    medical = desk.cure_ids[2]
+    desk.workflow.decide(desk.reviewer, medical, "dismiss", "false_match")
+
+    assert desk.workflow.decide_ad(desk.reviewer, desk.cure_ids[0], "confirm") == "confirmed"
+
+    assert [desk.status(hit) for hit in desk.cure_ids] == ["confirmed", "confirmed", "dismissed"]
+    assert desk.workflow.overridden(desk.cure_ids) == {medical}
+
+
+def test_reopening_an_overridden_hit_hands_it_back_to_the_ads_decision(desk: Desk) -> None:
+    medical = desk.cure_ids[2]
+    desk.workflow.decide(desk.reviewer, medical, "dismiss", "false_match")
+    desk.workflow.decide_ad(desk.reviewer, desk.cure_ids[0], "confirm")
+
+    assert desk.workflow.decide(desk.chief, medical, "reopen") == "confirmed"
+
+    assert desk.status(medical) == "confirmed"
+    assert desk.workflow.overridden(desk.cure_ids) == set()
+
+
+def test_an_ad_is_pending_while_any_of_its_hits_is(desk: Desk) -> None:
+    desk.workflow.decide(desk.reviewer, desk.cure_ids[0], "confirm")
+    assert desk.workflow.lead_of(desk.cure_ids[0]).status == "pending"
+
+    desk.workflow.decide(desk.reviewer, desk.cure_ids[2], "dismiss", "not_ad")
+
+    assert desk.workflow.lead_of(desk.cure_ids[0]).status == "confirmed"
+
+
+def test_an_ad_whose_hits_are_all_dismissed_is_dismissed(desk: Desk) -> None:
+    assert desk.workflow.decide_ad(desk.reviewer, desk.superlative_ids[1], "dismiss", "exempt_guide") == "dismissed"
+
+    assert [desk.status(hit) for hit in desk.superlative_ids] == ["dismissed", "dismissed"]
+    assert desk.services.store.get_hit(desk.superlative_ids[0])["review_reason"] == "属于执法指南豁免情形"
+
+
+def test_an_ad_dismissal_needs_a_reason(desk: Desk) -> None:
+    with pytest.raises(DecisionError, match="理由"):
+        desk.workflow.decide_ad(desk.reviewer, desk.cure_ids[0], "dismiss")
+
+    assert desk.services.db.conn.execute("SELECT count(*) FROM ad_decisions").fetchone()[0] == 0
 
 
 def test_reopening_puts_the_hit_back_to_pending_and_keeps_the_history(desk: Desk) -> None:
@@ -147,24 +206,24 @@ def test_bulk_dismissal_dismisses_each_and_returns_the_refused(desk: Desk) -> No
 # --- assignments ---
 
 
-def test_chief_assigns_hits_to_a_reviewer(desk: Desk) -> None:
-    assert desk.workflow.assign(desk.chief, desk.superlative_ids, desk.reviewer) == 2
+def test_chief_assigns_ads_to_a_reviewer(desk: Desk) -> None:
+    assert desk.workflow.assign(desk.chief, desk.superlative_ids[:1], desk.reviewer) == 1  # one ad
 
     assert sorted(desk.workflow.assigned_ids("rev")) == sorted(desk.superlative_ids)
     assert desk.workflow.assignees([*desk.superlative_ids, desk.cure_ids[0]]) == \
         dict.fromkeys(desk.superlative_ids, "rev")
-    assert [line[:3] for line in desk.audit() if line[1] == "hit.assign"] == \
-        [("boss", "hit.assign", hit) for hit in desk.superlative_ids]
+    assert [line for line in desk.audit() if line[1] == "hit.assign"] == \
+        [("boss", "hit.assign", desk.superlative_ids[0], "纯棉T恤 → 审核员甲")]
 
 
 def test_reassigning_a_hit_replaces_its_assignee(desk: Desk) -> None:
     other = add_user(desk.services, "rev2", "reviewer")
     desk.workflow.assign(desk.chief, desk.superlative_ids, desk.reviewer)
 
-    desk.workflow.assign(desk.chief, desk.superlative_ids[:1], other)
+    desk.workflow.assign(desk.chief, desk.superlative_ids[1:], other)
 
-    assert desk.workflow.assigned_ids("rev") == desk.superlative_ids[1:]
-    assert desk.workflow.assigned_ids("rev2") == desk.superlative_ids[:1]
+    assert desk.workflow.assigned_ids("rev") == []
+    assert sorted(desk.workflow.assigned_ids("rev2")) == sorted(desk.superlative_ids)
 
 
 def test_an_inspector_cannot_be_assigned_hits(desk: Desk) -> None:
@@ -195,9 +254,12 @@ def test_reviewers_transfer_request_waits_for_a_chief(desk: Desk) -> None:
     assert (case.case_no, case.hit_id, case.inspector, case.status, case.requested_by, case.approved_by) == \
         ("滨市监稽〔2026〕12号", hit, "cop", "requested", "rev", None)
     assert case.status_label == "待批准"
-    assert desk.status(hit) == "confirmed"
-    assert desk.decisions(hit) == [("transfer", "", "rev")]
-    assert ("rev", "case.request", "滨市监稽〔2026〕12号", f"{hit} → cop") in desk.audit()
+    assert [desk.status(h) for h in desk.cure_ids] == ["confirmed"] * 3  # the whole ad
+    assert desk.workflow.case_hit_ids(case.case_no) == desk.cure_ids
+    lead = desk.workflow.lead_of(hit)
+    assert [(row["action"], row["note"]) for row in desk.workflow.lead_history(lead)] == \
+        [("transfer", "滨市监稽〔2026〕12号")]
+    assert ("rev", "case.request", "滨市监稽〔2026〕12号", "糖友神药（2 项命中）→ cop") in desk.audit()
 
 
 def test_chiefs_approval_transfers_the_hit(desk: Desk) -> None:
@@ -208,9 +270,18 @@ def test_chiefs_approval_transfers_the_hit(desk: Desk) -> None:
 
     assert (case.status, case.approved_by) == ("approved", "boss")
     assert case.approved_at
-    assert desk.status(hit) == "transferred"
+    assert [desk.status(h) for h in desk.cure_ids] == ["transferred"] * 3
     assert [c.case_no for c in desk.workflow.cases(("approved",))] == ["滨市监稽〔2026〕12号"]
-    assert ("boss", "case.approve", "滨市监稽〔2026〕12号", hit) in desk.audit()
+    assert ("boss", "case.approve", "滨市监稽〔2026〕12号", "承办：cop") in desk.audit()
+
+
+def test_a_transfer_leaves_out_the_hits_dismissed(desk: Desk) -> None:
+    desk.workflow.decide(desk.reviewer, desk.cure_ids[2], "dismiss", "false_match")
+
+    case = desk.workflow.request_transfer(desk.chief, desk.cure_ids[0], "A-2026-001", "cop")
+
+    assert desk.workflow.case_hit_ids(case.case_no) == desk.cure_ids[:2]
+    assert [desk.status(h) for h in desk.cure_ids] == ["transferred", "transferred", "dismissed"]
 
 
 def test_chiefs_own_request_is_approved_at_once(desk: Desk) -> None:
@@ -247,17 +318,17 @@ def test_duplicate_case_number_is_refused(desk: Desk) -> None:
     desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
 
     with pytest.raises(DecisionError, match="A-2026-001"):
-        desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[1], " A-2026-001 ", "cop")
+        desk.workflow.request_transfer(desk.reviewer, desk.superlative_ids[0], " A-2026-001 ", "cop")
 
-    assert desk.status(desk.cure_ids[1]) == "pending"
-    assert desk.workflow.case_of_hit(desk.cure_ids[1]) is None
+    assert desk.status(desk.superlative_ids[0]) == "pending"
+    assert desk.workflow.case_of_hit(desk.superlative_ids[0]) is None
 
 
 def test_a_hit_already_in_a_case_cannot_be_requested_again(desk: Desk) -> None:
     desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
 
     with pytest.raises(DecisionError):
-        desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-002", "cop")
+        desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[2], "A-2026-002", "cop")  # the same ad
 
     assert desk.workflow.case("A-2026-002") is None
 
@@ -288,7 +359,7 @@ def test_rejected_request_returns_the_case_and_the_hit_may_be_decided_again(desk
     assert (case.status, case.status_label, case.approved_by) == ("rejected", "已退回", "boss")
     assert desk.status(hit) == "confirmed"
     assert desk.workflow.case_of_hit(hit) is None
-    assert ("boss", "case.reject", "A-2026-001", "证据不足") in desk.audit()
+    assert ("boss", "case.reject", "A-2026-001", "理由：证据不足") in desk.audit()
     assert desk.workflow.decide(desk.reviewer, hit, "dismiss", "rectified") == "dismissed"
 
 
@@ -350,25 +421,30 @@ def test_audit_log_is_append_only_for_any_connection_to_the_file(desk: Desk) -> 
 # --- rule quality ---
 
 
-def test_rule_quality_counts_the_latest_decision_per_hit_most_dismissals_first(desk: Desk) -> None:
+def test_rule_quality_counts_each_hit_by_its_decision_most_dismissals_first(desk: Desk) -> None:
     decide = desk.workflow.decide
-    disease_1, disease_2, medical = desk.cure_ids
-    shirt_1, shirt_2 = desk.superlative_ids
-    decide(desk.reviewer, shirt_1, "dismiss", "false_match")
-    decide(desk.reviewer, shirt_2, "dismiss", "not_ad")
-    decide(desk.reviewer, disease_1, "dismiss", "false_match")
-    decide(desk.chief, disease_1, "confirm")  # overrules the dismissal: counts as confirmed only
-    desk.workflow.request_transfer(desk.reviewer, disease_2, "A-2026-001", "cop")  # a transfer confirms
+    disease, _, medical = desk.cure_ids
+    decide(desk.reviewer, desk.superlative_ids[0], "dismiss", "false_match")  # one hit, two places: counted once
+    decide(desk.reviewer, disease, "dismiss", "false_match")
+    decide(desk.chief, disease, "confirm")  # overrules the dismissal: counts as confirmed only
     decide(desk.reviewer, medical, "confirm")
     decide(desk.reviewer, medical, "dismiss", "duplicate")
 
     quality = desk.workflow.rule_quality()
 
     assert [(e["rule_id"], e["confirmed"], e["dismissed"], e["reasons"], e["dismissal_rate"]) for e in quality] == [
-        ("ad9-superlative", 0, 2, {"false_match": 1, "not_ad": 1}, 1.0),
         ("ad17-medical-terms", 0, 1, {"duplicate": 1}, 1.0),
-        ("ad17-disease-treatment", 2, 0, {}, 0.0),
+        ("ad9-superlative", 0, 1, {"false_match": 1}, 1.0),
+        ("ad17-disease-treatment", 1, 0, {}, 0.0),
     ]
+    assert quality[1]["explanation"].startswith("使用“最”")
+
+
+def test_rule_quality_counts_a_transfer_as_confirmed(desk: Desk) -> None:
+    desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
+
+    assert {(e["rule_id"], e["confirmed"], e["dismissed"]) for e in desk.workflow.rule_quality()} == \
+        {("ad17-disease-treatment", 1, 0), ("ad17-medical-terms", 1, 0)}
 
 
 def test_rule_quality_of_a_reopened_hit_counts_neither_way(desk: Desk) -> None:
@@ -376,7 +452,4 @@ def test_rule_quality_of_a_reopened_hit_counts_neither_way(desk: Desk) -> None:
     desk.workflow.decide(desk.reviewer, hit, "dismiss", "not_ad")
     desk.workflow.decide(desk.reviewer, hit, "reopen")
 
-    [entry] = desk.workflow.rule_quality()
-
-    assert (entry["rule_id"], entry["confirmed"], entry["dismissed"], entry["dismissal_rate"]) == \
-        ("ad9-superlative", 0, 0, 0.0)
+    assert desk.workflow.rule_quality() == []

@@ -1,14 +1,14 @@
 """Monthly figures, the monthly 专项行动情况统计表 (.xlsx) and the queue's CSV download.
 
-Expected numbers are counted independently, with SQL on the store, and the headline numbers are also
-spelled out so that a reader sees what the month holds.
+The sheet counts ads (违法广告条数) with their hits (one rule on an ad's version is one hit) beside them.
+Ads and hits are also counted independently, with SQL on the store, and the numbers are spelled out so
+that a reader sees what the month holds.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from tests.dashboards.stores import (
     HARMLESS,
     SUPERLATIVE,
     add_price_hits,
+    add_user,
     checked_ad,
     open_services,
     save,
@@ -45,12 +46,12 @@ CATEGORY_LABEL = {"general": "一般商品", "health_food": "保健食品"}
 @dataclass
 class Month:
     services: Services
-    cure: list[str]  # 2026-11-05, healthfood: 3 hits (广告法第十七条, general)
+    cure: list[str]  # 2026-11-05, healthfood: 3 places, 2 hits (广告法第十七条, general)
     health_food: list[str]  # 2026-11-18, healthfood: 5 hits (health_food)
-    last_day: list[str]  # 2026-11-30 23:30 Beijing time (15:30 UTC), mall: 2 hits (广告法第九条)
+    last_day: list[str]  # 2026-11-30 23:30 Beijing time (15:30 UTC), mall: 2 places, 1 hit (广告法第九条)
     price: list[str]  # 2026-11-12, mall: 1 price hit (明码标价和禁止价格欺诈规定第十九条)
-    october: list[str]  # 2026-10-31, healthfood: 3 hits
-    december: list[str]  # 2026-12-01 00:30 Beijing time (2026-11-30 16:30 UTC), mall: 2 hits
+    october: list[str]  # 2026-10-31, healthfood: 2 ads of 3 places, 2 hits each
+    december: list[str]  # 2026-12-01 00:30 Beijing time (2026-11-30 16:30 UTC), mall: 2 places, 1 hit
 
 
 def set_approved_at(services: Services, case_no: str, at: str) -> None:
@@ -73,24 +74,26 @@ def month(tmp_path: Path) -> Iterator[Month]:
         price = add_price_hits(store, "http://mall.test/item/4.html", "mall", "2026-11-12T02:00:00+00:00")
         october = save(store, checked_ad("http://healthfood.test/item/9.html", "healthfood", "糖友神药", CURE_CLAIM,
                                          "2026-10-31T10:00:00+00:00"))
+        october += save(store, checked_ad("http://healthfood.test/item/8.html", "healthfood", "糖友神药二代",
+                                          CURE_CLAIM, "2026-10-31T11:00:00+00:00"))
         december = save(store, checked_ad("http://mall.test/item/10.html", "mall", "纯棉T恤", SUPERLATIVE,
                                           "2026-11-30T16:30:00+00:00"))
         assert (len(cure), len(health_food), len(last_day), len(price)) == (3, 5, 2, 1)
 
         workflow = services.workflow
         workflow.decide(REVIEWER, cure[0], "confirm")
-        workflow.decide(REVIEWER, cure[1], "dismiss", "false_match")
-        workflow.request_transfer(CHIEF, cure[2], "A-2026-011", "cop")  # approved at once: transferred
+        workflow.decide(REVIEWER, cure[1], "dismiss", "false_match")  # the same hit (rule) as cure[0]: overruled
+        workflow.request_transfer(CHIEF, cure[2], "A-2026-011", "cop")  # approved at once: the ad transferred
         set_approved_at(services, "A-2026-011", "2026-11-20T03:00:00+00:00")
         workflow.decide(REVIEWER, health_food[0], "dismiss", "not_ad")
-        workflow.request_transfer(REVIEWER, health_food[1], "A-2026-012", "cop")  # awaits approval: confirmed
+        workflow.request_transfer(REVIEWER, health_food[1], "A-2026-012", "cop")  # awaits approval: the ad confirmed
         workflow.decide(REVIEWER, last_day[0], "confirm")
         workflow.decide(REVIEWER, october[0], "confirm")
         workflow.decide(REVIEWER, december[0], "dismiss", "duplicate")
         # Cases count in the month (Beijing time) they were approved, whenever their hit was found.
         workflow.request_transfer(CHIEF, october[1], "A-2026-010", "cop")
         set_approved_at(services, "A-2026-010", "2026-11-10T01:00:00+00:00")
-        workflow.request_transfer(CHIEF, october[2], "A-2026-013", "cop")
+        workflow.request_transfer(CHIEF, october[3], "A-2026-013", "cop")
         set_approved_at(services, "A-2026-013", "2026-11-30T17:00:00+00:00")  # 2026-12-01 01:00 in Beijing
 
         for site, started, pages in (("healthfood", "2026-11-05T02:00:00+00:00", 40),
@@ -105,76 +108,78 @@ def month(tmp_path: Path) -> Iterator[Month]:
         yield Month(services, cure, health_food, last_day, price, october, december)
 
 
-def counted_in(services: Services, day_from: str, day_to: str) -> list[tuple[str, str, str, int]]:
-    """(review status, category, article key, hits) of every hit found (fetched, Beijing day) in the period."""
-    rows = services.store.conn.execute(
-        """SELECT h.review_status, h.category, h.article_key, count(*) FROM hits h
+def counted_in(services: Services, day_from: str, day_to: str) -> tuple[int, int]:
+    """(ads, hits) found (fetched, Beijing day) in the period, in SQL: an ad once, a rule on a version once."""
+    row = services.store.conn.execute(
+        """SELECT count(DISTINCT h.ad_id), count(DISTINCT h.version_id || ' ' || h.rule_id) FROM hits h
            JOIN ad_versions v ON v.id = h.version_id
-           WHERE date(v.fetched_at, '+8 hours') BETWEEN ? AND ? GROUP BY 1, 2, 3""", (day_from, day_to)).fetchall()
-    return [tuple(row) for row in rows]
+           WHERE date(v.fetched_at, '+8 hours') BETWEEN ? AND ?""", (day_from, day_to)).fetchone()
+    return row[0], row[1]
 
 
-def columns(counts: Counter) -> dict[str, int]:
-    """Status counts as the sheet's columns: confirmed includes transferred."""
-    return {"hits": sum(counts.values()), "confirmed": counts["confirmed"] + counts["transferred"],
-            "transferred": counts["transferred"], "dismissed": counts["dismissed"], "pending": counts["pending"]}
+def ads(ads: int, hits: int, confirmed: int = 0, transferred: int = 0, dismissed: int = 0,
+        pending: int = 0) -> dict[str, int]:
+    """A row of the sheet: ads by status (confirmed includes transferred), and their hits."""
+    return {"ads": ads, "confirmed": confirmed, "transferred": transferred, "dismissed": dismissed,
+            "pending": pending, "hits": hits}
 
 
-def focus_of(article_key: str) -> str:
-    return next(area for prefix, area in FOCUS_OF_PREFIX.items() if article_key.startswith(prefix))
+#: November: the cure ad transferred (its 2 hits: one dismissed, one transferred), the health-food ad confirmed
+#: (5 hits, one dismissed, 4 awaiting transfer), the last day's T-shirt confirmed (1 hit), the price ad pending.
+NOVEMBER = ads(4, 9, confirmed=3, transferred=1, pending=1)
 
 
 # --- monthly figures ---
 
 
-def test_monthly_totals_match_the_hits_found_in_the_month(month: Month) -> None:
-    by_status: Counter = Counter()
-    for status, _, _, n in counted_in(month.services, "2026-11-01", "2026-11-30"):
-        by_status[status] += n
-
+def test_monthly_totals_count_the_ads_found_in_the_month(month: Month) -> None:
     figures = monthly_figures(month.services, "2026-11")
 
     assert (figures.day_from, figures.day_to) == ("2026-11-01", "2026-11-30")
-    assert figures.totals == columns(by_status)
-    assert figures.totals == {"hits": 11, "confirmed": 4, "transferred": 1, "dismissed": 2, "pending": 5}
+    assert figures.totals == NOVEMBER
+    assert (figures.totals["ads"], figures.totals["hits"]) == counted_in(month.services, "2026-11-01", "2026-11-30")
+    assert (figures.flagged_sites, figures.advertisers) == (2, 2)  # healthfood and mall, one 某商家 on each
 
 
-def test_hits_found_outside_the_month_are_not_counted(month: Month) -> None:
-    figures = monthly_figures(month.services, "2026-11")
+def test_ads_found_outside_the_month_are_not_counted(month: Month) -> None:
     october = monthly_figures(month.services, "2026-10")
     december = monthly_figures(month.services, "2026-12")
 
-    assert figures.totals["hits"] == len(month.cure + month.health_food + month.last_day + month.price)
-    assert october.totals == {"hits": 3, "confirmed": 3, "transferred": 2, "dismissed": 0, "pending": 0}
-    assert december.totals == {"hits": 2, "confirmed": 0, "transferred": 0, "dismissed": 1, "pending": 1}
+    assert october.totals == ads(2, 4, confirmed=2, transferred=2)
+    assert december.totals == ads(1, 1, dismissed=1)
+    assert (december.totals["ads"], december.totals["hits"]) == \
+        counted_in(month.services, "2026-12-01", "2026-12-31")
+
+
+def test_an_ad_found_twice_in_the_month_counts_once_with_its_last_version(month: Month) -> None:
+    changed = checked_ad("http://mall.test/item/3.html", "mall", "纯棉T恤", SUPERLATIVE + "，全网第一",
+                         "2026-11-30T15:40:00+00:00")
+    save(month.services.store, changed)
+
+    figures = monthly_figures(month.services, "2026-11")
+
+    assert figures.totals["ads"] == NOVEMBER["ads"]
+    assert figures.totals["pending"] == NOVEMBER["pending"] + 1  # the new version is not decided yet
+    assert figures.totals["confirmed"] == NOVEMBER["confirmed"] - 1
 
 
 def test_monthly_figures_by_focus_area_follow_the_catalog(month: Month) -> None:
-    expected: dict[str, Counter] = {}
-    for status, _, article_key, n in counted_in(month.services, "2026-11-01", "2026-11-30"):
-        expected.setdefault(focus_of(article_key), Counter())[status] += n
-
     figures = monthly_figures(month.services, "2026-11")
 
     assert list(figures.by_focus) == ["侵权假冒", "虚假宣传与违法广告", "刷单炒信", "其他违法行为"]
-    assert figures.by_focus["虚假宣传与违法广告"] == columns(expected["虚假宣传与违法广告"])
-    assert figures.by_focus["其他违法行为"] == columns(expected["其他违法行为"])  # the price hit
-    assert figures.by_focus["其他违法行为"]["hits"] == 1
+    assert figures.by_focus["虚假宣传与违法广告"] == ads(3, 8, confirmed=3, transferred=1)
+    assert figures.by_focus["其他违法行为"] == ads(1, 1, pending=1)  # the price ad
     assert figures.by_focus["侵权假冒"] == figures.by_focus["刷单炒信"] == dict.fromkeys(COLUMNS, 0)
 
 
-def test_monthly_figures_by_category_count_each_hit_once(month: Month) -> None:
-    expected: dict[str, Counter] = {}
-    for status, category, _, n in counted_in(month.services, "2026-11-01", "2026-11-30"):
-        expected.setdefault(category, Counter())[status] += n
-
+def test_monthly_figures_by_category_and_article_count_ads_with_their_hits(month: Month) -> None:
     figures = monthly_figures(month.services, "2026-11")
 
-    for category, label in CATEGORY_LABEL.items():
-        assert figures.by_category[label] == columns(expected[category])
-    assert figures.by_category["保健食品"]["hits"] == 5
-    for column in COLUMNS:
-        assert sum(row[column] for row in figures.by_category.values()) == figures.totals[column]
+    assert figures.by_category["一般商品"] == ads(2, 3, confirmed=2, transferred=1)  # the cure ad and the T-shirt
+    assert figures.by_category["保健食品"] == ads(1, 5, confirmed=1)
+    assert figures.by_article["广告法第十八条"] == ads(1, 3, confirmed=1)  # three rules of 第十八条 on one ad
+    assert figures.by_article["广告法第十七条"] == ads(2, 3, confirmed=2, transferred=1)
+    assert sum(row["hits"] for row in figures.by_article.values()) == figures.totals["hits"]
 
 
 def test_crawl_runs_of_the_month_give_sites_and_pages(month: Month) -> None:
@@ -192,11 +197,11 @@ def test_cases_count_in_the_month_of_approval_in_beijing_time(month: Month) -> N
     assert monthly_figures(month.services, "2026-12").cases == 1  # A-2026-013, approved 01:00 on 1 Dec in Beijing
 
 
-def test_ads_counted_are_those_seen_in_the_month(month: Month) -> None:
+def test_ads_monitored_are_those_seen_in_the_month(month: Month) -> None:
     [seen_month] = {row[0][:7] for row in month.services.store.conn.execute("SELECT last_seen FROM ads")}
-    ads = month.services.store.conn.execute("SELECT count(*) FROM ads").fetchone()[0]
+    monitored = month.services.store.conn.execute("SELECT count(*) FROM ads").fetchone()[0]
 
-    assert monthly_figures(month.services, seen_month).ads == ads == 7
+    assert monthly_figures(month.services, seen_month).ads == monitored == 8
 
 
 def test_a_month_that_is_not_a_month_is_refused(month: Month) -> None:
@@ -223,18 +228,18 @@ def tables(rows: list[tuple]) -> dict[str, dict[str, dict[str, int]]]:
     """The sheet's cross tables by their first column's heading: name → {column label → count}."""
     found: dict[str, dict[str, dict[str, int]]] = {}
     for index, row in enumerate(rows):
-        if row[0] in ("重点领域", "广告类别"):
+        if row[0] in ("重点领域", "广告类别", "违反条款"):
             header, table = row, {}
             for body in rows[index + 1:]:
                 table[body[0]] = {header[i]: body[i] for i in range(1, len(COLUMNS) + 1)}
-                if body[0] == "合计":
+                if body[0] == "合计（不重复）":
                     break
             found[row[0]] = table
     return found
 
 
-SHEET_COLUMNS = {"hits": "发现线索（条）", "confirmed": "确认违法（条）", "transferred": "其中移送稽查（条）",
-                 "dismissed": "排除（条）", "pending": "待审核（条）"}
+SHEET_COLUMNS = {"ads": "违法广告（条）", "confirmed": "确认违法（条）", "transferred": "其中移送稽查（条）",
+                 "dismissed": "排除（条）", "pending": "待审核（条）", "hits": "命中（项）"}
 
 
 def as_sheet(counts: dict[str, int]) -> dict[str, int]:
@@ -251,10 +256,13 @@ def test_workbook_overview_holds_the_figures_of_the_month(month: Month) -> None:
     assert any(cell == "填报人：审核员甲" for row in rows for cell in row)
     assert value_beside(rows, "监测网站数（个）") == 2
     assert value_beside(rows, "监测网页数（页次）") == 75
-    assert value_beside(rows, "发现涉嫌违法线索（条）") == 11
-    assert value_beside(rows, "确认违法（条）") == 4
-    assert value_beside(rows, "排除（条）") == 2
-    assert value_beside(rows, "待审核（条）") == 5
+    assert value_beside(rows, "违法广告条数（条）") == 4
+    assert value_beside(rows, "涉及网站（个）") == 2
+    assert value_beside(rows, "涉及广告主体（个）") == 2
+    assert value_beside(rows, "命中（项）") == 9
+    assert value_beside(rows, "确认违法（条）") == 3
+    assert value_beside(rows, "排除（条）") == 0
+    assert value_beside(rows, "待审核（条）") == 1
     assert value_beside(rows, "移送稽查案件数（件）") == 2
 
 
@@ -263,27 +271,29 @@ def test_workbook_tables_and_their_totals_hold_the_same_numbers(month: Month) ->
 
     found = tables(sheet_rows(monthly_workbook(month.services, figures, "审核员甲")))
 
-    totals = as_sheet({"hits": 11, "confirmed": 4, "transferred": 1, "dismissed": 2, "pending": 5})
-    assert found["重点领域"]["合计"] == found["广告类别"]["合计"] == totals
-    assert list(found["重点领域"]) == ["侵权假冒", "虚假宣传与违法广告", "刷单炒信", "其他违法行为", "合计"]
+    total = "合计（不重复）"
+    assert found["重点领域"][total] == found["广告类别"][total] == found["违反条款"][total] == as_sheet(NOVEMBER)
+    assert list(found["重点领域"]) == ["侵权假冒", "虚假宣传与违法广告", "刷单炒信", "其他违法行为", total]
     assert found["重点领域"]["虚假宣传与违法广告"] == as_sheet(figures.by_focus["虚假宣传与违法广告"])
-    assert found["重点领域"]["其他违法行为"][SHEET_COLUMNS["hits"]] == 1
     assert found["广告类别"]["保健食品"] == as_sheet(figures.by_category["保健食品"])
+    assert found["违反条款"]["广告法第十八条"] == as_sheet(figures.by_article["广告法第十八条"])
+    # Each ad here falls under one focus area, so the areas add up to the total.
     for column in SHEET_COLUMNS.values():
-        assert sum(row[column] for name, row in found["重点领域"].items() if name != "合计") == totals[column]
+        assert sum(row[column] for name, row in found["重点领域"].items() if name != total) == \
+            as_sheet(NOVEMBER)[column]
 
 
 def test_workbook_title_names_the_month_without_a_leading_zero(month: Month) -> None:
     rows = sheet_rows(monthly_workbook(month.services, monthly_figures(month.services, "2026-03"), "x"))
 
     assert "2026年3月" in rows[0][0]
-    assert value_beside(rows, "发现涉嫌违法线索（条）") == 0
+    assert value_beside(rows, "违法广告条数（条）") == 0
 
 
 # --- the queue as CSV ---
 
-CSV_HEADER = ["命中编号", "风险分", "网站", "标题", "商家/店铺", "广告类别", "违反条款", "规则", "严重程度", "命中原文",
-              "审核状态", "审核人", "理由", "抓取时间（北京时间）", "网址"]
+CSV_HEADER = ["命中编号", "风险分", "网站", "标题", "广告主体（商家/店铺）", "广告类别", "违反条款", "规则", "规则名称",
+              "严重程度", "命中原文", "审核状态", "审核人", "理由", "抓取时间（北京时间）", "网址"]
 
 
 def read_csv(services: Services, filters: QueueFilter) -> list[dict[str, str]]:
@@ -306,12 +316,12 @@ def hostile(tmp_path: Path) -> Iterator[tuple[Services, list[str], list[str]]]:
 
 def test_csv_has_a_bom_the_chinese_header_and_one_row_per_hit(hostile: tuple[Services, list[str], list[str]]) -> None:
     services, evil, plain = hostile
-    stored = services.store.conn.execute("SELECT count(*) FROM hits").fetchone()[0]
+    rules = services.store.conn.execute("SELECT count(DISTINCT version_id || rule_id) FROM hits").fetchone()[0]
 
     rows = read_csv(services, QueueFilter(status=""))
 
-    assert len(rows) == stored == len(evil) + len(plain)
-    assert sorted(row["命中编号"] for row in rows) == sorted(evil + plain)
+    assert len(rows) == rules == 3  # a rule in two places of an ad is one hit, named by its first place
+    assert sorted(row["命中编号"] for row in rows) == sorted([*evil, plain[0]])
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_get_a_leading_apostrophe(
@@ -322,15 +332,15 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_get_a_leading_apostr
 
     for hit in evil:
         assert rows[hit]["标题"] == "'=HYPERLINK(\"http://evil\")"
-        assert rows[hit]["商家/店铺"] == "'@SUM(1+1)"
-    for hit in plain:
-        assert rows[hit]["标题"] == "纯棉T恤"
-        assert rows[hit]["商家/店铺"] == "'-某店"
+        assert rows[hit]["广告主体（商家/店铺）"] == "'@SUM(1+1)"
+    assert rows[plain[0]]["标题"] == "纯棉T恤"
+    assert rows[plain[0]]["广告主体（商家/店铺）"] == "'-某店"
 
 
 def test_csv_shows_labels_and_beijing_time(hostile: tuple[Services, list[str], list[str]]) -> None:
-    services, _, plain = hostile
-    services.workflow.decide(REVIEWER, plain[0], "dismiss", "false_match")
+    services, evil, plain = hostile
+    add_user(services, "rev", "reviewer", "审核员甲")
+    services.workflow.decide(REVIEWER, plain[1], "dismiss", "false_match")
 
     rows = {row["命中编号"]: row for row in read_csv(services, QueueFilter(status=""))}
 
@@ -338,20 +348,22 @@ def test_csv_shows_labels_and_beijing_time(hostile: tuple[Services, list[str], l
     article = "广告法第九条第三项；另见广告法第二十八条、广告法第四条、反不正当竞争法第八条"
     expected = ("mall", "一般商品", article, "ad9-superlative")
     assert (row["网站"], row["广告类别"], row["违反条款"], row["规则"]) == expected
-    assert (row["审核状态"], row["审核人"], row["理由"]) == ("已排除", "rev", "误报（词语误匹配）")
+    assert row["规则名称"].startswith("使用“最”“第一”")
+    assert row["命中原文"] == "国家级、最好"  # both places of the rule
+    assert (row["审核状态"], row["审核人"], row["理由"]) == ("已排除", "审核员甲", "误报（词语误匹配）")
     assert row["抓取时间（北京时间）"] == "2026-11-06 11:30"
     assert row["网址"] == "http://mall.test/item/67.html"
-    assert rows[plain[1]]["审核状态"] == "待审核"
+    assert rows[evil[0]]["审核状态"] == "待审核"
 
 
 def test_csv_follows_the_queue_filter(hostile: tuple[Services, list[str], list[str]]) -> None:
     services, evil, plain = hostile
     services.workflow.decide(REVIEWER, plain[0], "dismiss", "false_match")
 
-    pending = read_csv(services, QueueFilter())  # the queue's default: pending only
+    pending = read_csv(services, QueueFilter())  # the queue's default: ads pending, with all their hits
     dismissed = read_csv(services, QueueFilter(status="dismissed"))
 
-    assert sorted(row["命中编号"] for row in pending) == sorted([*evil, plain[1]])
+    assert sorted(row["命中编号"] for row in pending) == sorted(evil)
     assert [row["命中编号"] for row in dismissed] == [plain[0]]
 
 

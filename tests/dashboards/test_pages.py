@@ -1,4 +1,5 @@
-"""The reviewer's pages over HTTP, on the sandbox crawl: filters, assignment, search, statistics and the CSV."""
+"""The reviewer's pages over HTTP, on the sandbox crawl: the queue of ads and its filters, assignment, search,
+statistics and the CSV."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import re
 import sqlite3
 from urllib.parse import quote
 
+from dashboards.services import Sites
 from tests.dashboards.conftest import Console, browser_login, csrf_of
 
-ROW_SITE = re.compile(r'<tr data-hit="([0-9a-f]+)">')
+ROW_SITE = re.compile(r'<tr data-hit="([0-9a-f]+)" data-ad="[0-9a-f]+">')
 
 
 def _sql(console: Console, query: str, *params: object) -> list[tuple]:
@@ -19,21 +21,34 @@ def _sql(console: Console, query: str, *params: object) -> list[tuple]:
 
 
 def _total(html: str) -> int:
-    return int(re.search(r"共 (\d+) 条命中", html).group(1))
+    return int(re.search(r"共 (\d+) 条广告", html).group(1))
 
 
 CURRENT = "FROM hits h JOIN ads a ON a.current_version = h.version_id"
+#: Ads with a hit on their current version: the queue's rows.
+FLAGGED_ADS = f"SELECT count(DISTINCT h.ad_id) {CURRENT}"
+
+
+def test_the_queue_has_one_row_per_flagged_ad(sqlite_console: Console) -> None:
+    with sqlite_console.client("reviewer1") as client:
+        html = client.get("/queue").text
+    ads = _sql(sqlite_console, FLAGGED_ADS)[0][0]
+    hits = _sql(sqlite_console, f"SELECT count(DISTINCT h.version_id || h.rule_id) {CURRENT}")[0][0]
+    assert 0 < ads < hits
+    assert _total(html) == ads and f"（{hits} 项命中）" in html
 
 
 def test_the_district_filter_shows_only_that_bureaus_sites(sqlite_console: Console) -> None:
     with sqlite_console.client("reviewer1") as client:
         html = client.get("/queue?status=&district=" + quote("城西分局")).text
-    expected = _sql(sqlite_console, f"SELECT count(*) {CURRENT} WHERE h.site IN ('hospital', 'pharmacy')")[0][0]
+    district = Sites.from_profiles(sqlite_console.config.base.profile_dirs).in_district("城西分局")
+    expected = _sql(sqlite_console, f"{FLAGGED_ADS} WHERE h.site IN ({', '.join('?' * len(district))})",
+                    *district)[0][0]
     assert expected > 0 and _total(html) == expected
     assert "颐康健康商城" not in html.split('<table id="queue">', 1)[1]
 
 
-def test_a_chief_assigns_hits_and_the_reviewer_finds_them_under_me(sqlite_console: Console) -> None:
+def test_a_chief_assigns_ads_and_the_reviewer_finds_them_under_me(sqlite_console: Console) -> None:
     with sqlite_console.client("chief1") as chief:
         page = chief.get("/queue?site=collect").text
         ids = ROW_SITE.findall(page)[:3]
@@ -56,8 +71,9 @@ def test_bulk_dismissal_needs_a_reason_and_records_it(sqlite_console: Console) -
         done = client.post("/queue/bulk", data={"action": "dismiss", "hit_id": ids, "reason_code": "not_ad",
                                                 "csrf_token": token})
         assert done.status_code == 303
-    rows = _sql(sqlite_console, f"SELECT review_status, review_reason FROM hits WHERE id IN ('{ids[0]}', '{ids[1]}')")
-    assert rows == [("dismissed", "非广告")] * 2
+    rows = _sql(sqlite_console, f"""SELECT DISTINCT review_status, review_reason FROM hits WHERE ad_id IN
+                                   (SELECT ad_id FROM hits WHERE id IN ('{ids[0]}', '{ids[1]}'))""")
+    assert rows == [("dismissed", "非广告")]  # every hit of both ads
 
 
 def test_queue_text_search_highlights_and_pages(sqlite_console: Console) -> None:
@@ -79,14 +95,16 @@ def test_search_finds_ads_that_were_never_flagged(sqlite_console: Console) -> No
     assert "共 " in html and unflagged in html and "没有找到" not in html
 
 
-def test_the_csv_holds_every_hit_of_the_filter(sqlite_console: Console) -> None:
+def test_the_csv_holds_every_hit_of_the_filters_ads(sqlite_console: Console) -> None:
     with sqlite_console.client("reviewer1") as client:
         response = client.get("/export/queue.csv?status=&site=pharmacy")
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["命中编号", "风险分", "网站"]
-    expected = _sql(sqlite_console, f"SELECT count(*) {CURRENT} WHERE h.site = 'pharmacy'")[0][0]
+    expected = _sql(sqlite_console, f"SELECT count(DISTINCT h.version_id || h.rule_id) {CURRENT} "
+                                    "WHERE h.site = 'pharmacy'")[0][0]
     assert len(rows) - 1 == expected > 0
+    assert response.headers["content-disposition"].endswith("filename*=UTF-8''%E5%BE%85%E5%AE%A1%E9%98%9F%E5%88%97.csv")
 
 
 def test_statistics_draw_their_charts_in_the_browser(sqlite_console: Console, browser: object) -> None:
