@@ -70,11 +70,12 @@ def status(url: str | None, as_json: bool) -> None:
     """
     import redis
 
-    from crawler.fleet.queue import FleetQueue
+    from crawler.fleet.queue import FleetQueue, connect
     from crawler.fleet.status import read_state
 
+    config = fleet_config(url)
     try:
-        state = read_state(FleetQueue(fleet_config(url)))
+        state = read_state(FleetQueue(config, connect(config.url, retries=2)))
     except redis.RedisError as exc:
         raise click.ClickException(f"无法连接 Redis / cannot reach Redis: {exc}") from None
     if as_json:

@@ -9,8 +9,9 @@ Redis's own clock (machines' clocks may differ):
   and moves a request whose lease expired ``max_attempts`` times to the site's dead list;
 * ``complete`` settles a leased page in one step: its items go onto the item stream, the requests
   it found go through the site's Bloom filter onto the queue, and the lease is released.  A worker
-  killed before it leaves no trace: the lease expires and the page is fetched again.  A lease that
-  expired and was taken by another worker is not settled twice (the call answers ``STALE``);
+  killed before it leaves no trace: the lease expires and the page is fetched again.  Each hand-out
+  has its own token (``<id>/<token>``, the holder kept in ``holder:<site>``): a lease that expired and
+  was handed to another worker is not settled twice (the late call answers ``STALE``);
 * ``renew`` pushes the deadlines of a worker's leases forward; a live worker renews every heartbeat.
 
 Keys, under ``ADWATCH_FLEET_PREFIX``: ``q:<site>`` (request ids, FIFO), ``req:<site>`` (id →
@@ -51,6 +52,7 @@ for i = #expired, 1, -1 do
     local payload = redis.call('HGET', KEYS[2], id)
     redis.call('HDEL', KEYS[2], id)
     redis.call('HDEL', KEYS[4], id)
+    redis.call('HDEL', KEYS[7], id)
     if payload then redis.call('RPUSH', KEYS[5], payload) end
   else
     redis.call('LPUSH', KEYS[1], id)
@@ -66,7 +68,9 @@ while true do
     redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), id)
     local delay = tonumber(ARGV[2])
     if delay > 0 then redis.call('SET', KEYS[6], now + delay, 'PX', delay + 1000) end
-    return {id, payload}
+    local token = redis.call('INCR', KEYS[8])
+    redis.call('HSET', KEYS[7], id, token)
+    return {id .. '/' .. token, payload}
   end
 end
 """
@@ -74,11 +78,12 @@ end
 _COMPLETE = """
 local lease = ARGV[1]
 if lease ~= '' then
-  if redis.call('ZREM', KEYS[3], lease) == 0 and redis.call('LREM', KEYS[1], 1, lease) == 0 then
-    return -1
-  end
-  redis.call('HDEL', KEYS[2], lease)
-  redis.call('HDEL', KEYS[4], lease)
+  local id, token = string.match(lease, '^(.-)/(.*)$')
+  if redis.call('HGET', KEYS[9], id) ~= token then return -1 end
+  if redis.call('ZREM', KEYS[3], id) == 0 then redis.call('LREM', KEYS[1], 1, id) end
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('HDEL', KEYS[4], id)
+  redis.call('HDEL', KEYS[9], id)
 end
 local n_items, n_requests, k = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local ttl, max_pages = tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -120,7 +125,10 @@ local t = redis.call('TIME')
 local deadline = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 local renewed = 0
 for i = 2, #ARGV do
-  renewed = renewed + redis.call('ZADD', KEYS[1], 'XX', 'CH', deadline, ARGV[i])
+  local id, token = string.match(ARGV[i], '^(.-)/(.*)$')
+  if redis.call('HGET', KEYS[2], id) == token then
+    renewed = renewed + redis.call('ZADD', KEYS[1], 'XX', 'CH', deadline, id)
+  end
 end
 return renewed
 """
@@ -155,9 +163,9 @@ class Settled:
     stale: bool = False
 
 
-def connect(url: str) -> redis.Redis:
-    """A Redis client that rides out a restart of the server: commands are retried for about a minute."""
-    retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=40)
+def connect(url: str, retries: int = 40) -> redis.Redis:
+    """A Redis client that rides out a restart of the server: by default, commands are retried for about a minute."""
+    retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries)
     return redis.Redis.from_url(
         url, retry=retry, retry_on_error=[redis.ConnectionError, redis.TimeoutError], health_check_interval=10
     )
@@ -186,7 +194,7 @@ class FleetQueue:
         return ":".join((self.config.prefix, *parts))
 
     def site_keys(self, site: str) -> dict[str, str]:
-        names = ("q", "req", "lease", "tries", "dead", "next", "seen", "admitted")
+        names = ("q", "req", "lease", "tries", "dead", "next", "seen", "admitted", "holder")
         return {name: self.key(name, site) for name in names}
 
     def start_crawl(self, site: str) -> None:
@@ -203,7 +211,7 @@ class FleetQueue:
         keys = self.site_keys(site)
         lease_ms = int(self.config.lease_seconds * 1000)
         found = self._lease(
-            keys=[keys[n] for n in ("q", "req", "lease", "tries", "dead", "next")],
+            keys=[*(keys[n] for n in ("q", "req", "lease", "tries", "dead", "next", "holder")), self.key("ids")],
             args=[politeness.concurrency, int(politeness.delay * 1000), lease_ms, self.config.max_attempts],
         )
         if found is None:
@@ -230,7 +238,7 @@ class FleetQueue:
                 politeness.max_pages]
         result = self._complete(
             keys=[*(keys[n] for n in ("q", "req", "lease", "tries", "seen", "admitted")), self.key("items"),
-                  self.key("ids")],
+                  self.key("ids"), keys["holder"]],
             args=[*head, *items, *args],
         )
         if result == STALE:
@@ -241,7 +249,8 @@ class FleetQueue:
         ids = list(lease_ids)
         if not ids:
             return 0
-        return self._renew(keys=[self.key("lease", site)], args=[int(self.config.lease_seconds * 1000), *ids])
+        keys = [self.key("lease", site), self.key("holder", site)]
+        return self._renew(keys=keys, args=[int(self.config.lease_seconds * 1000), *ids])
 
     def bloom_positions(self, fingerprint: bytes) -> list[int]:
         """The filter's bit positions for a fingerprint (double hashing over its first 16 bytes)."""
@@ -251,6 +260,17 @@ class FleetQueue:
         h2 = int.from_bytes(fingerprint[8:16], "big") | 1
         bits = self.config.seen_bits
         return [(h1 + i * h2) % bits for i in range(self.config.seen_hashes)]
+
+    def seen(self, site: str, fingerprints: Iterable[bytes]) -> list[bool]:
+        """Whether the site's filter takes each fingerprint as seen (read only)."""
+        key = self.key("seen", site)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for fingerprint in fingerprints:
+                for position in self.bloom_positions(fingerprint):
+                    pipe.getbit(key, position)
+            bits = pipe.execute()
+        k = self.config.seen_hashes
+        return [all(bits[i:i + k]) for i in range(0, len(bits), k)]
 
     def sites(self) -> list[str]:
         return sorted(s.decode() for s in self.redis.smembers(self.key("sites")))
