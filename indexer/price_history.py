@@ -12,9 +12,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from indexer.sqlite import SqliteStore, hit_id
-from rules.price_tricks import Observation, PriceFinding
+from rules.price_tricks import Observation
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS price_observations (
@@ -27,6 +28,18 @@ CREATE TABLE IF NOT EXISTS price_observations (
 );
 CREATE INDEX IF NOT EXISTS price_observations_ad ON price_observations(ad_id, observed_at);
 """
+
+
+class CrawlFinding(Protocol):
+    """A finding made once a crawl is over (a price trick, a market check): its rule, a stable key, its hit."""
+
+    @property
+    def rule_id(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    def hit(self) -> dict[str, object]: ...
 
 
 @dataclass(frozen=True)
@@ -107,7 +120,7 @@ class PriceHistory:
         ).fetchall()
         return [{"observed_at": r[0], "price": r[1], "reference_price": r[2]} for r in rows]
 
-    def save_findings(self, ad_id: int, findings: Iterable[PriceFinding]) -> list[str]:
+    def save_findings(self, ad_id: int, findings: Iterable[CrawlFinding]) -> list[str]:
         """Store findings as hits on the ad's current version; a finding already stored keeps its id and review.
 
         A finding seen again moves to the current version, so ``adwatch hits`` keeps showing it.

@@ -25,7 +25,7 @@ from datasketch import MinHash, MinHashLSH
 from pydantic import Field, ValidationError, field_validator
 
 from rules.normalize import normalize
-from rules.rulebook import RulebookError, Severity, StrictModel, _known_article, load_rulebook
+from rules.rulebook import RulebookError, Severity, StrictModel, known_article, load_rulebook
 
 MARKET_DIR = Path(__file__).resolve().parent / "market"
 #: Every rule id of a finding beyond ads starts so, the rulebook's (market_order.yaml) and the detectors'.
@@ -51,12 +51,12 @@ class DetectorRule(StrictModel):
     @field_validator("article_key")
     @classmethod
     def _known_key(cls, value: str) -> str:
-        return _known_article(value)
+        return known_article(value)
 
     @field_validator("see_also")
     @classmethod
     def _known_see_also(cls, values: list[str]) -> list[str]:
-        return [_known_article(value) for value in values]
+        return [known_article(value) for value in values]
 
 
 class DetectorFile(StrictModel):

@@ -113,7 +113,8 @@ def _check_regex(value: str) -> str:
     return value
 
 
-def _known_article(value: str) -> str:
+def known_article(value: str) -> str:
+    """``value`` if it is a known article key; a ``ValueError`` with a "did you mean" otherwise."""
     if value not in ARTICLE_KEYS:
         raise ValueError(f"unknown article_key {value!r}{did_you_mean(value, ARTICLE_KEYS)}")
     return value
@@ -225,12 +226,12 @@ class Rule(StrictModel):
     @field_validator("article_key")
     @classmethod
     def _known_article_key(cls, value: str) -> str:
-        return _known_article(value)
+        return known_article(value)
 
     @field_validator("see_also")
     @classmethod
     def _known_see_also(cls, values: list[str]) -> list[str]:
-        return [_known_article(value) for value in values]
+        return [known_article(value) for value in values]
 
     @property
     def cited_article(self) -> str:
