@@ -7,22 +7,31 @@ page by page with ``sandbox.manifest.FINDINGS``, and the demo's per-kind scores 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import sqlite3
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from crawler.config import project_settings
 from crawler.demo import score_findings
 from crawler.urls import canonical_url
+from dashboards.app import create_app
 from dashboards.catalog import load_catalog
+from dashboards.config import ConsoleConfig
 from indexer.backend import HitQuery, Review
 from indexer.sqlite import SqliteStore
 from rules.market_findings import finding_labels, is_finding
 from sandbox.manifest import FINDING_KINDS, FINDINGS, load_manifest
 from sandbox.server import SandboxWeb
-from sandbox.sites.market import SALES_WITHOUT_REVIEWS
-from tests.conftest import CrawlRun, run_adwatch
+from sandbox.sites.market import MARKET_FINDINGS, SALES_WITHOUT_REVIEWS
+from tests.conftest import REPO, CrawlRun, run_adwatch
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +164,45 @@ def test_sales_that_grow_across_crawls_without_reviews_are_found_and_honest_grow
     assert {url.removeprefix(base): "market-sales-without-reviews" for url, _ in rows} == SALES_WITHOUT_REVIEWS
     assert rows[0][1] == "销量 93300→102300（+9000），评价 15→15（+0）"
     assert observed == {2}  # every listing, once a crawl
+
+
+def _console_login(client: TestClient, password: str) -> None:
+    form = client.get("/login").text
+    token = form.split('name="login_csrf" value="', 1)[1].split('"', 1)[0]
+    answer = client.post("/login", data={"username": "chief", "password": password, "login_csrf": token})
+    assert answer.status_code == 303
+
+
+def test_a_reviewer_confirms_and_dismisses_findings_in_the_console(market_crawl: CrawlRun, tmp_path: Path) -> None:
+    """The real console app over a copy of the crawl: findings are queued, opened and decided like ad hits."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(market_crawl.data_dir, data_dir, ignore=shutil.ignore_patterns("logs", "raw"))
+    password = "market-review-20"
+    added = subprocess.run(
+        [sys.executable, "adwatch.py", "users", "add", "chief", "--role", "chief", "--password-stdin"],
+        cwd=REPO, input=password + "\n", capture_output=True, text=True,
+        env={**os.environ, "ADWATCH_DATA_DIR": str(data_dir)},
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    settings = project_settings()
+    settings.set("ADWATCH_DATA_DIR", str(data_dir))
+    with TestClient(create_app(ConsoleConfig.from_settings(settings)), follow_redirects=False) as client:
+        _console_login(client, password)
+        queue = client.get("/queue", params={"site": "market"})
+        hit_ids = list(dict.fromkeys(re.findall(r'href="/hits/([0-9a-f]{20})"', queue.text)))
+        assert len(hit_ids) == len(MARKET_FINDINGS)  # one queue row per page with findings
+        for hit_id, action in ((hit_ids[0], "confirm"), (hit_ids[1], "dismiss")):
+            page = client.get(f"/hits/{hit_id}").text
+            token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            form = {"action": action, "csrf_token": token, "reason_code": "false_match"}
+            decided = client.post(f"/hits/{hit_id}/decision", data=form)
+            assert decided.status_code == 303
+    with sqlite3.connect(data_dir / "adwatch.db") as conn:
+        statuses = {
+            status
+            for hit_id in hit_ids[:2]
+            for (status,) in conn.execute(
+                "SELECT review_status FROM hits WHERE ad_id = (SELECT ad_id FROM hits WHERE id = ?)", (hit_id,)
+            )
+        }
+    assert statuses == {"confirmed", "dismissed"}
