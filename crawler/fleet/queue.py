@@ -16,7 +16,8 @@ Redis's own clock (machines' clocks may differ):
 
 Keys, under ``ADWATCH_FLEET_PREFIX``: ``q:<site>`` (request ids, FIFO), ``req:<site>`` (id →
 serialised request), ``lease:<site>`` (id → deadline, ms), ``tries:<site>``, ``dead:<site>``,
-``next:<site>`` (the next hand-out allowed, ms), ``seen:<site>`` (Bloom filter bits), ``admitted:<site>``
+``next:<site>`` (the next hand-out allowed, ms), ``crawl:<site>`` (the number of the site's current crawl,
+counted up by each start), ``seen:<site>`` (Bloom filter bits), ``admitted:<site>``
 (requests admitted since the crawl was started, for ``max_pages``), ``ids``, ``sites``, ``items``
 (the stream), ``worker:<id>`` (a worker's heartbeat).
 """
@@ -26,7 +27,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -70,7 +71,7 @@ while true do
     if delay > 0 then redis.call('SET', KEYS[6], now + delay, 'PX', delay + 1000) end
     local token = redis.call('INCR', KEYS[8])
     redis.call('HSET', KEYS[7], id, token)
-    return {id .. '/' .. token, payload}
+    return {id .. '/' .. token, payload, redis.call('GET', KEYS[9]) or '0'}
   end
 end
 """
@@ -96,10 +97,8 @@ local queued, seen, over = 0, 0, 0
 for i = 1, n_requests do
   local force, payload = ARGV[at], ARGV[at + 1]
   local fresh = force == '1'
-  if not fresh then
-    for j = 1, k do
-      if redis.call('SETBIT', KEYS[5], tonumber(ARGV[at + 1 + j]), 1) == 0 then fresh = true end
-    end
+  for j = 1, k do
+    if redis.call('SETBIT', KEYS[5], tonumber(ARGV[at + 1 + j]), 1) == 0 then fresh = true end
   end
   at = at + 2 + k
   if not fresh then
@@ -141,6 +140,14 @@ class Politeness:
     concurrency: int
     delay: float
     max_pages: int = 0
+
+
+class Lease(NamedTuple):
+    """A request handed to a worker: its lease id, the serialised request, the site's crawl number."""
+
+    lease_id: str
+    payload: bytes
+    crawl: int
 
 
 @dataclass(frozen=True)
@@ -194,7 +201,7 @@ class FleetQueue:
         return ":".join((self.config.prefix, *parts))
 
     def site_keys(self, site: str) -> dict[str, str]:
-        names = ("q", "req", "lease", "tries", "dead", "next", "seen", "admitted", "holder")
+        names = ("q", "req", "lease", "tries", "dead", "next", "seen", "admitted", "holder", "crawl")
         return {name: self.key(name, site) for name in names}
 
     def start_crawl(self, site: str) -> None:
@@ -202,22 +209,24 @@ class FleetQueue:
         keys = self.site_keys(site)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys["seen"], keys["admitted"])
+            pipe.incr(keys["crawl"])
             pipe.sadd(self.key("sites"), site)
             pipe.execute()
         self.settle(site, "", [], [Outgoing(start_marker(), b"", force=True)], Politeness(1, 0))
 
-    def lease(self, site: str, politeness: Politeness) -> tuple[str, bytes] | None:
-        """The site's next request and its lease id, or ``None`` when none may be fetched now."""
+    def lease(self, site: str, politeness: Politeness) -> Lease | None:
+        """The site's next request and its lease, or ``None`` when none may be fetched now."""
         keys = self.site_keys(site)
         lease_ms = int(self.config.lease_seconds * 1000)
         found = self._lease(
-            keys=[*(keys[n] for n in ("q", "req", "lease", "tries", "dead", "next", "holder")), self.key("ids")],
+            keys=[*(keys[n] for n in ("q", "req", "lease", "tries", "dead", "next", "holder")), self.key("ids"),
+                  keys["crawl"]],
             args=[politeness.concurrency, int(politeness.delay * 1000), lease_ms, self.config.max_attempts],
         )
         if found is None:
             return None
-        lease_id, payload = found
-        return lease_id.decode(), payload
+        lease_id, payload, crawl = found
+        return Lease(lease_id.decode(), payload, int(crawl))
 
     def settle(
         self,
@@ -260,6 +269,13 @@ class FleetQueue:
         h2 = int.from_bytes(fingerprint[8:16], "big") | 1
         bits = self.config.seen_bits
         return [(h1 + i * h2) % bits for i in range(self.config.seen_hashes)]
+
+    def mark_seen(self, site: str, fingerprint: bytes) -> bool:
+        """Add a fingerprint to the site's filter; whether it was there already."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            for position in self.bloom_positions(fingerprint):
+                pipe.setbit(self.key("seen", site), position, 1)
+            return all(pipe.execute())
 
     def seen(self, site: str, fingerprints: Iterable[bytes]) -> list[bool]:
         """Whether the site's filter takes each fingerprint as seen (read only)."""

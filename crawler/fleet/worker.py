@@ -25,6 +25,7 @@ import redis
 from itemadapter import is_item
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.dupefilters import BaseDupeFilter
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
@@ -33,7 +34,7 @@ from twisted.internet.task import LoopingCall
 
 from crawler.config import AdWatchConfig, project_settings
 from crawler.fleet.config import FleetConfig
-from crawler.fleet.queue import FleetQueue, Outgoing, Politeness, is_start_marker
+from crawler.fleet.queue import FleetQueue, Lease, Outgoing, Politeness, is_start_marker
 from crawler.profiles import Profile, load_profiles
 from crawler.signals import fleet_request_failed
 from crawler.spiders.profile import ProfileSpider
@@ -43,8 +44,8 @@ logger = logging.getLogger(__name__)
 #: Request meta key: the lease a request (and any redirect or retry of it) was fetched under.
 LEASE_META_KEY = "adwatch_fleet_lease"
 
-#: What a worker's crawlers run with, over the project's settings: no local duplicate filter (the
-#: fleet's Bloom filter decides), no local item pipelines or crawl reports (the ingest's), and no
+#: What a worker's crawlers run with, over the project's settings: the fleet's Bloom filter as the
+#: duplicate filter, no local item pipelines or crawl reports (the ingest's), and no
 #: local delay or page limit (the fleet holds them for every worker together).
 WORKER_SETTINGS: dict[str, Any] = {
     "ITEM_PIPELINES": {},
@@ -58,7 +59,7 @@ WORKER_SETTINGS: dict[str, Any] = {
         "crawler.fleet.worker.FleetWorkerMiddleware": 5,
     },
     "SCHEDULER": "scrapy.core.scheduler.Scheduler",
-    "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
+    "DUPEFILTER_CLASS": "crawler.fleet.worker.FleetDupeFilter",
     "DOWNLOAD_DELAY": 0,
     "CLOSESPIDER_PAGECOUNT": 0,
 }
@@ -75,6 +76,11 @@ class FleetSpiderMixin:
         return
         yield  # an async generator that yields nothing: the worker waits for the queue
 
+    def forget_links(self) -> None:
+        """Forget the links judged in an earlier crawl of the site: a new crawl follows them again."""
+        self._requested = set()
+        self._judged = set()
+
     async def start_requests_of_crawl(self) -> list[Request]:
         """The profile's start requests, for a crawl started with ``adwatch crawl SITE --fleet``."""
         return [request async for request in ProfileSpider.start(self)]  # type: ignore[arg-type]
@@ -82,6 +88,29 @@ class FleetSpiderMixin:
     def on_error(self, failure: Any) -> None:
         super().on_error(failure)  # type: ignore[misc]
         self.crawler.signals.send_catch_log(fleet_request_failed, request=failure.request)
+
+
+class FleetDupeFilter(BaseDupeFilter):
+    """The fleet's filter for what the local scheduler sees: a redirect to a page the fleet has seen is dropped.
+
+    Requests found on pages were filtered when they were queued on Redis (FleetQueue.settle);
+    only a redirect's new request reaches the local scheduler unseen by the fleet.
+    """
+
+    def __init__(self, crawler: Crawler, queue: FleetQueue) -> None:
+        self.crawler = crawler
+        self.queue = queue
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FleetDupeFilter:
+        return cls(crawler, FleetQueue(FleetConfig.from_settings(crawler.settings)))
+
+    def request_seen(self, request: Request) -> bool:
+        if not request.meta.get("redirect_times"):
+            return False
+        assert self.crawler.spider is not None
+        fingerprint = self.crawler.request_fingerprinter.fingerprint(request)
+        return self.queue.mark_seen(self.crawler.spider.name, fingerprint)
 
 
 def fleet_spider(profile: Profile) -> type[ProfileSpider]:
@@ -109,6 +138,7 @@ class FleetWorkerMiddleware:
         self.started = time.time()
         self.spider: Spider | None = None
         self.politeness = Politeness(1, 0.0)
+        self.crawl_number = 0
         self._loops: list[LoopingCall] = []
         for handler, signal in (
             (self._open, signals.spider_opened),
@@ -157,24 +187,37 @@ class FleetWorkerMiddleware:
                 leased = self.queue.lease(self.site, self.politeness)
                 if leased is None:
                     return
-                self._take(*leased)
+                self._take(leased)
         except redis.RedisError as exc:
             self.stats.inc_value("fleet/redis_error")
             logger.warning("Fleet queue unreachable for %s: %s", self.site, exc)
+        except Exception:  # the loop must go on; the lease, never renewed, expires and ends on the dead list
+            self.stats.inc_value("fleet/take_error")
+            logger.exception("Could not take a request of %s", self.site)
 
-    def _take(self, lease_id: str, payload: bytes) -> None:
-        self.leases.add(lease_id)
+    def _take(self, lease: Lease) -> None:
+        """Fetch a leased request; only a request handed to the engine has its lease renewed."""
         self.stats.inc_value("fleet/leased")
-        data = pickle.loads(payload)
+        if lease.crawl != self.crawl_number:
+            self.crawl_number = lease.crawl
+            self.spider.forget_links()  # type: ignore[union-attr]
+        data = pickle.loads(lease.payload)
         if is_start_marker(data):
-            deferred_from_coro(self._issue_start(lease_id))
+            self.leases.add(lease.lease_id)
+            deferred_from_coro(self._issue_start(lease.lease_id))
             return
         request = request_from_dict(data, spider=self.spider)
-        request.meta[LEASE_META_KEY] = lease_id
+        request.meta[LEASE_META_KEY] = lease.lease_id
+        self.leases.add(lease.lease_id)
         self.crawler.engine.crawl(request)
 
     async def _issue_start(self, lease_id: str) -> None:
-        requests = await self.spider.start_requests_of_crawl()  # type: ignore[union-attr]
+        try:
+            requests = await self.spider.start_requests_of_crawl()  # type: ignore[union-attr]
+        except Exception:
+            self.leases.discard(lease_id)  # not renewed: the marker comes back for another try
+            logger.exception("Could not build the start requests of %s", self.site)
+            return
         self.settle(lease_id, [], requests)
 
     async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -206,6 +249,7 @@ class FleetWorkerMiddleware:
             return
         finally:
             self.leases.discard(lease_id)
+            self.poll()  # the freed place is taken now, not at the next tick
         if settled.stale:
             self.stats.inc_value("fleet/stale_lease")
             return

@@ -167,3 +167,9 @@ def stored(db_path: Path) -> dict[str, object]:
         "duplicate_ads": len(ads) - len(set(ads)),
         "duplicate_versions": len(versions) - len(set(versions)),
     }
+
+
+def seen_counts(db_path: Path) -> set[int]:
+    """How many times the ads were stored, as a set: ``{2}`` when every ad was crawled twice, none thrice."""
+    with sqlite3.connect(db_path) as db:
+        return {count for (count,) in db.execute("SELECT DISTINCT seen_count FROM ads")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from tests.fleet.conftest import Fleet, stored
+from tests.fleet.conftest import Fleet, seen_counts, stored
 
 
 def _worker_busy(fleet: Fleet, pid: int) -> bool:
@@ -25,6 +25,9 @@ def test_three_workers_store_what_a_local_crawl_stores(fleet, local_crawl: Path)
     assert len(state.workers) == 3
     assert sum(w.pages for w in state.workers) > 0
     assert all(s.dead == 0 for s in state.sites)
+    crew.crawl()  # the plan's next run: every page is fetched again, by workers that fetched it before
+    crew.wait_idle()
+    assert seen_counts(crew.db_path) == {2}
 
 
 def test_a_worker_killed_mid_crawl_loses_nothing(fleet, local_crawl: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from crawler.config import project_settings
 from crawler.fleet.config import FleetConfig
-from crawler.fleet.queue import FleetQueue, Outgoing, Politeness, is_start_marker
+from crawler.fleet.queue import FleetQueue, Lease, Outgoing, Politeness, is_start_marker
 from crawler.fleet.testing import RedisServer
 
 SITE = "mall"
@@ -31,7 +31,7 @@ def page(url: str, force: bool = False) -> Outgoing:
     return Outgoing(url.encode(), hashlib.sha1(url.encode()).digest(), force=force)
 
 
-def drain(queue: FleetQueue, politeness: Politeness = FREE) -> list[tuple[str, bytes]]:
+def drain(queue: FleetQueue, politeness: Politeness = FREE) -> list[Lease]:
     taken = []
     while (leased := queue.lease(SITE, politeness)) is not None:
         taken.append(leased)
@@ -51,13 +51,17 @@ def test_a_url_found_twice_is_queued_once(queue: FleetQueue) -> None:
     assert (settled.queued, settled.seen) == (2, 1)
     again = queue.settle(SITE, "", [], [page("http://a/2"), page("http://a/2", force=True)], FREE)
     assert (again.queued, again.seen) == (1, 1)  # dont_filter requests pass the filter
-    assert [payload for _, payload in drain(queue)] == [b"http://a/1", b"http://a/2", b"http://a/2"]
+    forced_first = queue.settle(SITE, "", [], [page("http://a/3", force=True), page("http://a/3")], FREE)
+    assert (forced_first.queued, forced_first.seen) == (1, 1)  # and are marked seen: a start page is fetched once
+    assert [lease.payload for lease in drain(queue)] == [b"http://a/1", b"http://a/2", b"http://a/2", b"http://a/3"]
 
 
 def test_starting_a_crawl_again_forgets_the_urls_seen(queue: FleetQueue) -> None:
+    queue.start_crawl(SITE)
     queue.settle(SITE, "", [], [page("http://a/1")], FREE)
     queue.start_crawl(SITE)
     assert queue.settle(SITE, "", [], [page("http://a/1")], FREE).queued == 1
+    assert {lease.crawl for lease in drain(queue)} == {2}  # workers see the new crawl and forget their links
 
 
 def test_concurrency_holds_for_every_worker_together(redis_server: RedisServer, queue: FleetQueue) -> None:
@@ -82,9 +86,9 @@ def test_the_download_delay_holds_for_every_worker_together(redis_server: RedisS
 def test_a_lease_not_renewed_returns_its_request_to_the_head_of_the_queue(redis_server: RedisServer) -> None:
     queue = queue_on(redis_server, ADWATCH_FLEET_LEASE_SECONDS=0.4, ADWATCH_FLEET_HEARTBEAT=0.1)
     queue.settle(SITE, "", [], [page("http://a/1"), page("http://a/2")], FREE)
-    lease_id, payload = queue.lease(SITE, FREE)
+    lease_id, payload, _ = queue.lease(SITE, FREE)
     time.sleep(0.5)
-    second_id, second_payload = queue.lease(SITE, FREE)
+    second_id, second_payload, _ = queue.lease(SITE, FREE)
     assert (second_payload, second_id != lease_id) == (payload, True)
     assert queue.settle(SITE, second_id, [b"{}"], [], FREE).items == 1
 
@@ -92,7 +96,7 @@ def test_a_lease_not_renewed_returns_its_request_to_the_head_of_the_queue(redis_
 def test_a_renewed_lease_stays_with_its_worker(redis_server: RedisServer) -> None:
     queue = queue_on(redis_server, ADWATCH_FLEET_LEASE_SECONDS=0.4, ADWATCH_FLEET_HEARTBEAT=0.1)
     queue.settle(SITE, "", [], [page("http://a/1")], FREE)
-    lease_id, _ = queue.lease(SITE, FREE)
+    lease_id, _, _ = queue.lease(SITE, FREE)
     for _ in range(4):
         time.sleep(0.2)
         assert queue.renew(SITE, [lease_id]) == 1
@@ -102,7 +106,7 @@ def test_a_renewed_lease_stays_with_its_worker(redis_server: RedisServer) -> Non
 def test_a_page_settled_by_a_worker_whose_lease_moved_on_is_not_settled_twice(redis_server: RedisServer) -> None:
     queue = queue_on(redis_server, ADWATCH_FLEET_LEASE_SECONDS=0.4, ADWATCH_FLEET_HEARTBEAT=0.1)
     queue.settle(SITE, "", [], [page("http://a/1")], FREE)
-    lease_id, _ = queue.lease(SITE, FREE)
+    lease_id, _, _ = queue.lease(SITE, FREE)
     time.sleep(0.5)
     assert queue.lease(SITE, FREE) is not None  # another worker holds it now
     assert queue.settle(SITE, lease_id, [b"{}"], [], FREE).stale
