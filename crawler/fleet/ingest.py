@@ -16,18 +16,22 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
+import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import redis
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
-from crawler.config import project_settings
+from crawler.config import AdWatchConfig, project_settings
 from crawler.exceptions import FleetError
 from crawler.fleet.config import FleetConfig
-from crawler.fleet.queue import INGEST_GROUP, ITEM_FIELD, FleetQueue
+from crawler.fleet.queue import INGEST_GROUP, ITEM_FIELD, RAW_FIELD, FleetQueue
 from crawler.items import AdItem
 from crawler.run import warm_up
 from crawler.signals import items_stored, store_flush_requested
@@ -43,6 +47,34 @@ INGEST_SETTINGS: dict[str, Any] = {
     },
     "SPIDER_MIDDLEWARES": {"crawler.frontier.FrontierMiddleware": None},
 }
+
+
+class RawArchiveCopy:
+    """The ingest's own WARC file: each item's raw record as its worker archived it, byte for byte.
+
+    Evidence is built where the store is; the record's digests stay those written when the page arrived.
+    """
+
+    def __init__(self, raw_dir: Path, consumer: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        name = re.sub(r"[^\w.-]", "_", consumer)
+        self.path = raw_dir / f"fleet-{name}-{stamp}-{os.getpid()}.warc.gz"
+        self._file: BinaryIO | None = None
+
+    def add(self, record: bytes) -> str:
+        """Append a record (a gzip member); its ``raw_ref``."""
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "ab")
+        offset = self._file.seek(0, os.SEEK_END)
+        self._file.write(record)
+        self._file.flush()
+        return f"{self.path.name}#{offset}"
+
+    def close(self, **_: Any) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class StreamReader:
@@ -92,6 +124,8 @@ class FleetIngestSpider(Spider):
         spider.config = FleetConfig.from_settings(crawler.settings)
         spider.queue = FleetQueue(spider.config)
         spider.entries = {}
+        spider.raw = RawArchiveCopy(AdWatchConfig.from_settings(crawler.settings).raw_dir, spider.config.consumer)
+        crawler.signals.connect(spider.raw.close, signal=signals.spider_closed)
         crawler.signals.connect(spider._stored, signal=items_stored)
         crawler.signals.connect(spider._dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider._failed, signal=signals.item_error)
@@ -121,6 +155,8 @@ class FleetIngestSpider(Spider):
             self._ack([entry_id])
             return None
         item = AdItem(**json.loads(fields[ITEM_FIELD]))
+        if fields.get(RAW_FIELD):
+            item.raw_ref = self.raw.add(fields[RAW_FIELD])
         self.entries[id(item)] = entry_id
         self.crawler.stats.inc_value("fleet/ingest/read")
         return item

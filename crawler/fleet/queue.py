@@ -35,8 +35,9 @@ from redis.retry import Retry
 
 from crawler.fleet.config import FleetConfig
 
-#: Stream field holding an item's JSON.
+#: Stream fields: an item's JSON, and the raw WARC record of its page (a gzip member, or empty).
 ITEM_FIELD = b"item"
+RAW_FIELD = b"raw"
 #: The ingest's consumer group on the item stream.
 INGEST_GROUP = "ingest"
 #: What ``complete`` answers when the lease was lost to another worker.
@@ -90,8 +91,8 @@ local n_items, n_requests, k = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(AR
 local ttl, max_pages = tonumber(ARGV[5]), tonumber(ARGV[6])
 local at = 7
 for i = 1, n_items do
-  redis.call('XADD', KEYS[7], '*', 'item', ARGV[at])
-  at = at + 1
+  redis.call('XADD', KEYS[7], '*', 'item', ARGV[at], 'raw', ARGV[at + 1])
+  at = at + 2
 end
 local queued, seen, over = 0, 0, 0
 for i = 1, n_requests do
@@ -232,11 +233,11 @@ class FleetQueue:
         self,
         site: str,
         lease_id: str,
-        items: Sequence[bytes],
+        items: Sequence[tuple[bytes, bytes]],
         requests: Iterable[Outgoing],
         politeness: Politeness,
     ) -> Settled:
-        """Send a page's items and requests and release its lease, all or nothing."""
+        """Send a page's items (JSON and raw WARC record) and requests and release its lease, all or nothing."""
         keys = self.site_keys(site)
         args: list[Any] = []
         count = 0
@@ -248,7 +249,7 @@ class FleetQueue:
         result = self._complete(
             keys=[*(keys[n] for n in ("q", "req", "lease", "tries", "seen", "admitted")), self.key("items"),
                   self.key("ids"), keys["holder"]],
-            args=[*head, *items, *args],
+            args=[*head, *(part for item in items for part in item), *args],
         )
         if result == STALE:
             return Settled(stale=True)

@@ -33,11 +33,13 @@ from scrapy.utils.request import request_from_dict
 from twisted.internet.task import LoopingCall
 
 from crawler.config import AdWatchConfig, project_settings
+from crawler.exceptions import EvidenceError
 from crawler.fleet.config import FleetConfig
 from crawler.fleet.queue import FleetQueue, Lease, Outgoing, Politeness, is_start_marker
 from crawler.profiles import Profile, load_profiles
 from crawler.signals import fleet_request_failed
 from crawler.spiders.profile import ProfileSpider
+from evidence.warc import read_raw_record
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +131,7 @@ class FleetWorkerMiddleware:
         self.crawler = crawler
         self.config = config
         self.queue = FleetQueue(config)
+        self.raw_dir = AdWatchConfig.from_settings(crawler.settings).raw_dir
         self.stats = crawler.stats
         self.leases: set[str] = set()
         self.page_times: deque[float] = deque()
@@ -238,7 +241,8 @@ class FleetWorkerMiddleware:
 
     def settle(self, lease_id: str, items: Iterable[Any], requests: Iterable[Request]) -> None:
         """Send a page's items and requests and release its lease in one step (see FleetQueue.settle)."""
-        encoded = [json.dumps(dataclasses.asdict(item), ensure_ascii=False).encode() for item in items]
+        encoded = [(json.dumps(dataclasses.asdict(item), ensure_ascii=False).encode(), self._raw(item))
+                   for item in items]
         outgoing = [self._outgoing(request) for request in requests]
         try:
             settled = self.queue.settle(self.site, lease_id, encoded, outgoing, self.politeness)
@@ -255,6 +259,17 @@ class FleetWorkerMiddleware:
             return
         for name in ("items", "queued", "seen", "over_limit"):
             self.stats.inc_value(f"fleet/{name}", getattr(settled, name))
+
+    def _raw(self, item: Any) -> bytes:
+        """The page's raw WARC record, byte for byte, for the ingest's own archive (evidence reads it there)."""
+        if not getattr(item, "raw_ref", ""):
+            return b""
+        try:
+            return read_raw_record(self.raw_dir, item.raw_ref).data
+        except EvidenceError as exc:
+            self.stats.inc_value("fleet/raw_unreadable")
+            logger.warning("Sending %s without its raw record: %s", item.url, exc)
+            return b""
 
     def _outgoing(self, request: Request) -> Outgoing:
         request.meta.pop(LEASE_META_KEY, None)

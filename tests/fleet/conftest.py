@@ -19,6 +19,7 @@ from crawler.fleet.config import FleetConfig
 from crawler.fleet.queue import FleetQueue
 from crawler.fleet.status import FleetState, read_state
 from crawler.fleet.testing import RedisServer
+from evidence.warc import read_raw_record
 from sandbox.server import SandboxWeb
 from tests.conftest import REPO, base_url_args, run_adwatch, unavailable
 
@@ -173,3 +174,10 @@ def seen_counts(db_path: Path) -> set[int]:
     """How many times the ads were stored, as a set: ``{2}`` when every ad was crawled twice, none thrice."""
     with sqlite3.connect(db_path) as db:
         return {count for (count,) in db.execute("SELECT DISTINCT seen_count FROM ads")}
+
+
+def raw_pages(db_path: Path) -> dict[str, str]:
+    """Each stored ad's raw WARC record, read back through its ``raw_ref``: canonical URL → the record's URL."""
+    with sqlite3.connect(db_path) as db:
+        refs = db.execute("SELECT a.canonical_url, v.raw_ref FROM ad_versions v JOIN ads a ON a.id = v.ad_id")
+        return {url: read_raw_record(db_path.parent / "raw", ref).target_uri for url, ref in refs}

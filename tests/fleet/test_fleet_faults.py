@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 from pathlib import Path
 
-from tests.fleet.conftest import Fleet, seen_counts, stored
+from tests.fleet.conftest import Fleet, raw_pages, seen_counts, stored
 
 
 def _worker_busy(fleet: Fleet, pid: int) -> bool:
@@ -22,6 +23,11 @@ def test_three_workers_store_what_a_local_crawl_stores(fleet, local_crawl: Path)
     crew.crawl()
     state = crew.wait_idle()
     assert stored(crew.db_path) == stored(local_crawl)
+    # Each ad's raw record came over the stream into the ingest's own archive, the page the local crawl archived.
+    assert raw_pages(crew.db_path) == raw_pages(local_crawl)
+    with sqlite3.connect(crew.db_path) as db:
+        archives = {ref.split("-")[0] for (ref,) in db.execute("SELECT raw_ref FROM ad_versions")}
+    assert archives == {"fleet"}
     assert len(state.workers) == 3
     assert sum(w.pages for w in state.workers) > 0
     assert all(s.dead == 0 for s in state.sites)

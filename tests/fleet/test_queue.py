@@ -90,7 +90,7 @@ def test_a_lease_not_renewed_returns_its_request_to_the_head_of_the_queue(redis_
     time.sleep(0.5)
     second_id, second_payload, _ = queue.lease(SITE, FREE)
     assert (second_payload, second_id != lease_id) == (payload, True)
-    assert queue.settle(SITE, second_id, [b"{}"], [], FREE).items == 1
+    assert queue.settle(SITE, second_id, [(b"{}", b"")], [], FREE).items == 1
 
 
 def test_a_renewed_lease_stays_with_its_worker(redis_server: RedisServer) -> None:
@@ -109,7 +109,7 @@ def test_a_page_settled_by_a_worker_whose_lease_moved_on_is_not_settled_twice(re
     lease_id, _, _ = queue.lease(SITE, FREE)
     time.sleep(0.5)
     assert queue.lease(SITE, FREE) is not None  # another worker holds it now
-    assert queue.settle(SITE, lease_id, [b"{}"], [], FREE).stale
+    assert queue.settle(SITE, lease_id, [(b"{}", b"")], [], FREE).stale
     assert queue.redis.xlen(queue.key("items")) == 0
 
 

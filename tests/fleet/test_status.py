@@ -15,7 +15,7 @@ def _queued(server: RedisServer) -> None:
     queue = queue_on(server)
     queue.start_crawl("news")
     free = Politeness(10, 0)
-    queue.settle("news", "", [b"{}"], [Outgoing(f"r{n}".encode(), bytes([n]) * 16) for n in range(3)], free)
+    queue.settle("news", "", [(b"{}", b"")], [Outgoing(f"r{n}".encode(), bytes([n]) * 16) for n in range(3)], free)
     queue.lease("news", free)
 
 
