@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crawler.exceptions import AdWatchError
 from rules.engine import CATEGORY_LABELS
@@ -37,6 +37,9 @@ class Catalog(BaseModel):
 
     dismiss_reasons: dict[str, str] = Field(min_length=1)
     focus_areas: list[FocusArea] = Field(min_length=1)
+    dispositions: dict[str, str] = Field(min_length=1)
+    penalty_disposition: str
+    closing_disposition: str
     reporting_unit: str = Field(min_length=1)
     report_due_day: int = Field(ge=1, le=28)
 
@@ -48,6 +51,14 @@ class Catalog(BaseModel):
         if len(defaults) != 1:
             raise ValueError(f"exactly one focus area must be the default, found {defaults or 'none'}")
         return areas
+
+    @model_validator(mode="after")
+    def _named_dispositions(self) -> Catalog:
+        for name in ("penalty_disposition", "closing_disposition"):
+            code = getattr(self, name)
+            if code not in self.dispositions:
+                raise ValueError(f"{name}: {code!r} is not one of dispositions {list(self.dispositions)}")
+        return self
 
     def focus_area(self, article_key: str) -> str:
         """The focus area a hit of ``article_key`` counts under."""

@@ -83,6 +83,17 @@ CREATE TABLE IF NOT EXISTS case_hits (
     PRIMARY KEY (case_no, hit_id)
 );
 CREATE INDEX IF NOT EXISTS case_hits_hit ON case_hits(hit_id);
+CREATE TABLE IF NOT EXISTS case_dispositions (
+    id INTEGER PRIMARY KEY,
+    case_no TEXT NOT NULL REFERENCES cases(case_no),
+    kind TEXT NOT NULL,
+    document_no TEXT NOT NULL,
+    amount REAL,
+    note TEXT NOT NULL DEFAULT '',
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS case_dispositions_case ON case_dispositions(case_no, id);
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -100,7 +111,9 @@ CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 
 #: Steps that bring a file made by an older console up to this schema, run once each in order on open
 #: (``PRAGMA user_version`` counts those done).  1: a case holds many hits; an older case holds its one.
-MIGRATIONS = ("INSERT OR IGNORE INTO case_hits(case_no, hit_id) SELECT case_no, hit_id FROM cases",)
+#: 2: a returned case keeps why, for the reviewer who asked.
+MIGRATIONS = ("INSERT OR IGNORE INTO case_hits(case_no, hit_id) SELECT case_no, hit_id FROM cases",
+              "ALTER TABLE cases ADD COLUMN returned_reason TEXT NOT NULL DEFAULT ''")
 
 
 def utc_now() -> str:

@@ -32,16 +32,18 @@ from indexer.sqlite import SqliteStore
 #: Decision action → the review status it gives the hit.
 ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "pending"}
 STATUS_LABELS = {"pending": "待审核", "confirmed": "已确认", "dismissed": "已排除", "transferred": "已移送稽查"}
-CASE_STATUS_LABELS = {"requested": "待批准", "approved": "已移送", "rejected": "已退回"}
+CASE_STATUS_LABELS = {"requested": "待批准", "approved": "已移送", "rejected": "已退回", "closed": "已结案"}
 #: What a person reads for each decision and audit action (the code stays in the database).
 ACTION_LABELS = {"confirm": "确认违法", "dismiss": "排除", "reopen": "重新待审", "transfer": "提请移送"}
 AUDIT_LABELS = {
     "ad.confirm": "确认违法（整条广告）", "ad.dismiss": "排除（整条广告）", "ad.reopen": "重新待审（整条广告）",
     "hit.confirm": "确认违法（单项命中）", "hit.dismiss": "排除（单项命中）", "hit.reopen": "重新待审（单项命中）",
     "hit.assign": "分配审核", "case.request": "提请移送稽查", "case.approve": "批准移送", "case.reject": "退回移送",
-    "case.export": "导出证据包", "report.monthly": "下载月度统计表", "user.add": "新增账号", "user.disable": "停用账号",
+    "case.export": "导出证据包", "case.dispose": "记录处置情况",
+    "report.monthly": "下载月度统计表", "user.add": "新增账号", "user.disable": "停用账号",
     "user.enable": "启用账号", "user.reset_password": "重置密码", "login": "登录", "login.failed": "登录失败",
 }
+DOCUMENT_NO = re.compile(r"^[\w\-()（）〔〕\[\]号第字 ]{1,60}$")
 CASE_NO = re.compile(r"^[\w\-()（）〔〕\[\]号第]{1,40}$")
 
 
@@ -60,6 +62,7 @@ class Case:
     requested_at: str
     approved_by: str | None
     approved_at: str | None
+    returned_reason: str = ""
 
     @property
     def status_label(self) -> str:
@@ -131,6 +134,20 @@ class Workflow:
         row = self.db.conn.execute(
             """SELECT k.* FROM cases k JOIN case_hits c ON c.case_no = k.case_no
                WHERE c.hit_id = ? AND k.status != 'rejected'""", (hit_id,)).fetchone()
+        return Case(**dict(row)) if row else None
+
+    def returned(self, requested_by: str) -> list[Case]:
+        """The requests of ``requested_by`` a chief returned (我的退回), latest first."""
+        rows = self.db.conn.execute("SELECT * FROM cases WHERE status = 'rejected' AND requested_by = ? "
+                                    "ORDER BY approved_at DESC, case_no", (requested_by,)).fetchall()
+        return [Case(**dict(row)) for row in rows]
+
+    def returned_case(self, hit_ids: list[str]) -> Case | None:
+        """The latest returned request that held any of ``hit_ids``."""
+        row = self.db.conn.execute(
+            f"""SELECT k.* FROM cases k JOIN case_hits c ON c.case_no = k.case_no WHERE k.status = 'rejected'
+                AND c.hit_id IN ({', '.join('?' * len(hit_ids))}) ORDER BY k.approved_at DESC LIMIT 1""",
+            hit_ids).fetchone()
         return Case(**dict(row)) if row else None
 
     def case_of_any(self, hit_ids: list[str]) -> Case | None:
@@ -300,7 +317,8 @@ class Workflow:
         if not CASE_NO.match(case_no):
             raise DecisionError("案件编号不合规：1–40 个字符，字母、数字、汉字、-、()、〔〕 case number invalid")
         if not inspector:
-            raise DecisionError("须填写承办稽查人员 an inspector is required")
+            raise DecisionError("须选择承办稽查人员 an inspector is required")
+        self._check_inspector(inspector)
         lead = self.lead_of(hit_id)
         if self.case(case_no) is not None:
             raise DecisionError(f"案件编号已存在 case number {case_no} exists")
@@ -313,7 +331,8 @@ class Workflow:
         self._write_status(hit_ids, "confirmed", user, f"提请移送 {case_no}")
         now = utc_now()
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO cases VALUES (?, ?, ?, ?, 'requested', ?, ?, NULL, NULL)",
+            conn.execute("INSERT INTO cases(case_no, hit_id, inspector, note, status, requested_by, requested_at) "
+                         "VALUES (?, ?, ?, ?, 'requested', ?, ?)",
                          (case_no, hits[0].hit_id, inspector, note, user.username, now))
             conn.executemany("INSERT INTO case_hits(case_no, hit_id) VALUES (?, ?)",
                              [(case_no, i) for i in hit_ids])
@@ -324,6 +343,12 @@ class Workflow:
         if user.role == "chief":
             return self.approve(user, case_no)
         return self.case(case_no)  # type: ignore[return-value]
+
+    def _check_inspector(self, username: str) -> None:
+        """承办 is an account of the inspection corps, in post: the case is theirs to see."""
+        row = self.db.conn.execute("SELECT role, active FROM users WHERE username = ?", (username,)).fetchone()
+        if row is None or row["role"] != "inspector" or not row["active"]:
+            raise DecisionError(f"承办人须为在岗的稽查人员账号 {username!r} is not an active inspector account")
 
     def approve(self, user: User, case_no: str) -> Case:
         case = self._open_case(case_no)
@@ -338,10 +363,50 @@ class Workflow:
         """Return a request: the ad stays confirmed and may be decided again."""
         self._open_case(case_no)
         with self.db.transaction() as conn:
-            conn.execute("UPDATE cases SET status = 'rejected', approved_by = ?, approved_at = ? WHERE case_no = ?",
-                         (user.username, utc_now(), case_no))
+            conn.execute("UPDATE cases SET status = 'rejected', approved_by = ?, approved_at = ?, returned_reason = ? "
+                         "WHERE case_no = ?", (user.username, utc_now(), note, case_no))
             self.db.audit(user.username, "case.reject", case_no, _detail(note, ""))
         return self.case(case_no)  # type: ignore[return-value]
+
+    def dispositions(self, case_no: str) -> list[sqlite3.Row]:
+        return self.db.conn.execute("SELECT * FROM case_dispositions WHERE case_no = ? ORDER BY id",
+                                    (case_no,)).fetchall()
+
+    def dispose(self, user: User, case_no: str, kind: str, document_no: str, amount: str = "",
+                note: str = "") -> Case:
+        """Record what was done with a transferred case (处置情况: 责令整改, 下架/删除, 立案, 移送, 罚没, 结案), with
+        its document number; 罚没 needs the amount in 元, 结案 closes the case."""
+        case = self.case(case_no)
+        if case is None:
+            raise DecisionError(f"没有该案件 no such case {case_no!r}")
+        if case.status != "approved":
+            raise DecisionError(f"案件 {case_no} {case.status_label}，不能记录处置 only a transferred case is handled")
+        if kind not in self.catalog.dispositions:
+            raise DecisionError(f"未知处置类型 unknown disposition {kind!r}")
+        document_no = document_no.strip()
+        if not DOCUMENT_NO.match(document_no):
+            raise DecisionError("须填写文书编号（1–60 个字符） a document number is required")
+        value = self._amount(kind, amount)
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO case_dispositions(case_no, kind, document_no, amount, note, actor, at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)", (case_no, kind, document_no, value, note, user.username,
+                                                          utc_now()))
+            if kind == self.catalog.closing_disposition:
+                conn.execute("UPDATE cases SET status = 'closed' WHERE case_no = ?", (case_no,))
+            label = self.catalog.dispositions[kind] + (f" {value:.2f} 元" if value is not None else "")
+            self.db.audit(user.username, "case.dispose", case_no, f"{label}；文书：{document_no}")
+        return self.case(case_no)  # type: ignore[return-value]
+
+    def _amount(self, kind: str, amount: str) -> float | None:
+        if kind != self.catalog.penalty_disposition:
+            return None
+        try:
+            value = float(amount.strip().replace(",", ""))
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < 1e12:
+            raise DecisionError("罚没须填写金额（元） a penalty needs its amount in yuan")
+        return value
 
     def _open_case(self, case_no: str) -> Case:
         case = self.case(case_no)

@@ -138,6 +138,6 @@ def hit_view(services: Services, hit: dict[str, Any]) -> dict[str, Any]:
         "advertiser_leads": advertiser_leads(services, lead), "evidence": row,
         "capture": capture_summary(package) if package else {}, "prices": price_series(services, hit["canonical_url"]),
         "history": workflow.lead_history(lead), "ad_decision": workflow.ad_decision(lead),
-        "case": workflow.case_of_any(lead.hit_ids),
+        "case": workflow.case_of_any(lead.hit_ids), "returned": workflow.returned_case(lead.hit_ids),
         "assignee": next(iter(workflow.assignees(lead.hit_ids).values()), ""),
     }

@@ -100,6 +100,20 @@ def _table(sheet: Any, row: int, heading: str, first_column: str, rows: dict[str
     return row + 2
 
 
+def _dispositions(sheet: Any, row: int, figures: MonthlyFigures) -> int:
+    """五、处置情况: each kind recorded in the month, and the amounts where there are any; the next free row."""
+    sheet.cell(row, 1, "五、处置情况").font = _BOLD
+    for label, (count, amount) in figures.dispositions.items():
+        row += 1
+        lines = [(f"{label}（件）", count)] + ([(f"{label}金额（元）", round(amount, 2))] if amount is not None else [])
+        for offset, (name, value) in enumerate(lines):
+            sheet.cell(row + offset, 1, name).border = _BOX
+            cell = sheet.cell(row + offset, 2, value)
+            cell.border, cell.alignment = _BOX, _CENTER
+        row += len(lines) - 1
+    return row + 2
+
+
 TRANSFER_COLUMNS = ("案件编号", "网站", "商家/店铺", "广告标题", "违反条款", "命中原文", "网址", "承办稽查人员",
                     "提请人", "批准人", "批准时间（北京时间）")
 
@@ -149,7 +163,8 @@ def monthly_workbook(services: Services, figures: MonthlyFigures, prepared_by: s
     row = 5
     sheet.cell(row, 1, "一、监测概况").font = _BOLD
     overview = (("监测网站数（个）", figures.sites), ("监测网页数（页次）", figures.pages),
-                ("监测广告及商品信息数（条）", figures.ads), ("违法广告条数（条）", figures.totals["ads"]),
+                ("监测广告及商品信息数（条）", figures.ads), ("违法广告条数（条）", figures.flagged_ads),
+                ("其他违法线索（条，侵权假冒、刷单炒信等）", figures.other_leads),
                 ("涉及网站（个）", figures.flagged_sites), ("涉及广告主体（个）", figures.advertisers),
                 ("命中（项）", figures.totals["hits"]), ("确认违法（条）", figures.totals["confirmed"]),
                 ("排除（条）", figures.totals["dismissed"]), ("待审核（条）", figures.totals["pending"]),
@@ -162,6 +177,7 @@ def monthly_workbook(services: Services, figures: MonthlyFigures, prepared_by: s
     row = _table(sheet, row + 2, "二、按专项行动重点领域", "重点领域", figures.by_focus, figures.totals)
     row = _table(sheet, row, "三、按广告类别", "广告类别", figures.by_category, figures.totals)
     row = _table(sheet, row, "四、按违反条款", "违反条款", figures.by_article, figures.totals)
+    row = _dispositions(sheet, row, figures)
     notes = ("说明：1. 违法广告按发现（抓取）日期（北京时间）计入当月，一条广告只计一次；"
              "2. 命中指一条规则在一则广告中的违法之处（标题与正文同一规则计为一项）；"
              "3. 一条广告涉及多个领域、类别或条款的，在各行分别计入，合计不重复；4. “确认违法”含已移送稽查的广告；"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from indexer.backend import AdIndex, HitQuery
+from rules.market_findings import is_finding
 
 #: Rows asked of the backend at a time, and at most (a search engine's default result window).
 FETCH_PAGE = 1000
@@ -116,6 +117,11 @@ class Lead:
     @property
     def status(self) -> str:
         return lead_status(hit.review_status for hit in self.hits)
+
+    @property
+    def is_ad(self) -> bool:
+        """Whether an ad rule flags it (a 违法广告), not only findings beyond ads (侵权假冒, 刷单炒信 …)."""
+        return any(not is_finding(hit.rule_id) for hit in self.hits)
 
     @property
     def severity(self) -> str:

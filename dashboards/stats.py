@@ -6,7 +6,9 @@ runs and approvals): of the versions of an ad found in the period, the last
 one counts, with its hits (one rule on a version is one hit however many places
 it matched) and its status (:func:`dashboards.leads.lead_status`).
 ``confirmed`` counts ads confirmed or transferred (a transfer is a confirmed ad
-handed on); ``transferred`` those handed to the inspection corps.  An ad whose
+handed on); ``transferred`` those handed to the inspection corps.  违法广告条数 counts the ads an ad rule
+flags; a listing with findings beyond ads alone (侵权假冒, 刷单炒信 …, #20) is another lead, counted apart
+and in the tables.  An ad whose
 hits fall under several focus areas, categories or articles counts in each;
 the 合计 row counts it once.
 """
@@ -82,9 +84,13 @@ class MonthlyFigures:
     pages: int = 0
     ads: int = 0
     cases: int = 0
+    flagged_ads: int = 0
+    other_leads: int = 0
     flagged_sites: int = 0
     advertisers: int = 0
     transfers: list[Case] = field(default_factory=list)
+    #: 处置情况 recorded in the month: label → (how many, the amount in 元 where one is recorded).
+    dispositions: dict[str, tuple[int, float | None]] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=_row)
     by_focus: dict[str, dict[str, int]] = field(default_factory=dict)
     by_category: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -97,6 +103,8 @@ def monthly_figures(services: Services, month: str) -> MonthlyFigures:
     leads = found_leads(services, day_from, day_to)
     for lead in leads:
         _add(figures.totals, lead, len(lead.hits))
+    figures.flagged_ads = sum(lead.is_ad for lead in leads)
+    figures.other_leads = len(leads) - figures.flagged_ads
     figures.flagged_sites = len({lead.site for lead in leads})
     figures.advertisers = advertiser_count(leads)
     figures.by_focus = {area.name: _row() for area in services.catalog.focus_areas}
@@ -113,10 +121,23 @@ def monthly_figures(services: Services, month: str) -> MonthlyFigures:
         f"SELECT count(*) FROM ads WHERE {REPORT_DAY.format('last_seen')} >= ? "
         f"AND {REPORT_DAY.format('first_seen')} <= ?",
         (day_from, day_to)).fetchone()[0]
-    figures.transfers = [case for case in services.workflow.cases(("approved",))
+    figures.dispositions = month_dispositions(services, day_from, day_to)
+    figures.transfers = [case for case in services.workflow.cases(("approved", "closed"))
                          if beijing_time(case.approved_at)[:7] == month]
     figures.cases = len(figures.transfers)
     return figures
+
+
+def month_dispositions(services: Services, day_from: str, day_to: str) -> dict[str, tuple[int, float | None]]:
+    """Each kind of 处置 recorded in the period (Beijing days), in the catalog's order: how many, and for the
+    penalty kind the amount in 元 (None for the others)."""
+    rows = services.db.conn.execute(
+        f"""SELECT kind, count(*), sum(amount) FROM case_dispositions
+            WHERE {REPORT_DAY.format("at")} BETWEEN ? AND ? GROUP BY kind""", (day_from, day_to)).fetchall()
+    found = {row[0]: (row[1], row[2] or 0.0) for row in rows}
+    penalty = services.catalog.penalty_disposition
+    return {label: (found.get(code, (0, 0.0))[0], found.get(code, (0, 0.0))[1] if code == penalty else None)
+            for code, label in services.catalog.dispositions.items()}
 
 
 def _pairs(counts: Counter[str]) -> list[tuple[str, int]]:
@@ -137,6 +158,7 @@ def chart_data(services: Services, day_from: str = "", day_to: str = "") -> dict
     article_hits = Counter(hit.article_key or hit.article for lead in leads for hit in lead.hits)
     return {
         "total": len(leads),
+        "ads": sum(lead.is_ad for lead in leads),
         "hits": sum(article_hits.values()),
         "advertisers": advertiser_count(leads),
         "sites": len({lead.site for lead in leads}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -21,7 +22,12 @@ router = APIRouter()
 
 def _visible_statuses(session: Session) -> tuple[str, ...]:
     """Chiefs see every case; the inspection corps sees the approved ones only."""
-    return () if session.user.can("approve") else ("approved",)
+    return () if session.user.can("approve") else ("approved", "closed")
+
+
+def _mine(session: Session, case: Case) -> bool:
+    """An inspector's cases are those assigned to them (承办); chiefs see every case."""
+    return session.user.role != "inspector" or case.inspector == session.user.username
 
 
 def _case_or_404(request: Request, session: Session, case_no: str) -> Case:
@@ -29,6 +35,8 @@ def _case_or_404(request: Request, session: Session, case_no: str) -> Case:
     visible = _visible_statuses(session)
     if case is None or (visible and case.status not in visible):
         raise HTTPException(404, "没有该案件 no such case")
+    if not _mine(session, case):
+        raise HTTPException(403, "该案件由其他稽查人员承办 the case is another inspector's")
     return case
 
 
@@ -36,7 +44,7 @@ def _case_or_404(request: Request, session: Session, case_no: str) -> Case:
 async def case_list(request: Request) -> Response:
     session = require(request, "cases")
     console = services(request)
-    cases = console.workflow.cases(_visible_statuses(session))
+    cases = [case for case in console.workflow.cases(_visible_statuses(session)) if _mine(session, case)]
     hits = {case.case_no: console.backend.get_hit(case.hit_id) for case in cases}
     sizes = {case.case_no: len(console.workflow.case_hit_ids(case.case_no)) for case in cases}
     return render(request, "cases.html", cases=cases, hits=hits, case_sizes=sizes)
@@ -51,6 +59,8 @@ async def case_detail(request: Request, case_no: str) -> Response:
     if hit is None:
         raise HTTPException(404, "案件的命中已不在索引中 the case's hit is no longer indexed")
     return render(request, "detail.html", view=hit_view(console, hit), case=case, read_only=True, reasons={},
+                  dispositions=console.workflow.dispositions(case.case_no), kinds=console.catalog.dispositions,
+                  penalty_kind=console.catalog.penalty_disposition,
                   site_title=console.sites.titles.get(hit["site"], hit["site"]))
 
 
@@ -73,6 +83,17 @@ async def reject(request: Request, case_no: str) -> Response:
     session, form = await require_post(request, "approve")
     services(request).workflow.reject(session.user, case_no, str(form.get("note", ""))[:500])
     return redirect("/cases")
+
+
+@router.post("/cases/{case_no}/dispositions")
+async def dispose(request: Request, case_no: str) -> Response:
+    """Record a 处置 on the case (the chief, or the inspector it is assigned to)."""
+    session, form = await require_post(request, "cases")
+    case = _case_or_404(request, session, case_no)
+    services(request).workflow.dispose(session.user, case.case_no, str(form.get("kind", "")),
+                                       str(form.get("document_no", ""))[:60], str(form.get("amount", ""))[:20],
+                                       str(form.get("note", ""))[:500])
+    return redirect(f"/cases/{quote(case.case_no)}")
 
 
 @router.get("/cases/{case_no}/evidence.zip")

@@ -73,6 +73,7 @@ async def detail(request: Request, hit_id: str) -> Response:
     console = services(request)
     view = hit_view(console, _hit_or_404(request, hit_id))
     return render(request, "detail.html", view=view, reasons=console.catalog.dismiss_reasons,
+                  inspectors=[u for u in console.accounts.list("inspector") if u.active],
                   site_title=console.sites.titles.get(view["hit"]["site"], view["hit"]["site"]), read_only=False)
 
 
@@ -111,6 +112,16 @@ async def screenshot(request: Request, hit_id: str) -> Response:
     require(request, "review")
     hit = _hit_or_404(request, hit_id)
     return screenshot_response(request, [hit["hit_id"], *services(request).workflow.lead_of(hit["hit_id"]).hit_ids])
+
+
+@router.get("/returns")
+async def returns(request: Request) -> Response:
+    """我的退回: the reviewer's transfer requests a chief returned, with the reason."""
+    session = require(request, "review")
+    console = services(request)
+    cases = console.workflow.returned(session.user.username)
+    hits = {case.case_no: console.backend.get_hit(case.hit_id) for case in cases}
+    return render(request, "returns.html", cases=cases, hits=hits)
 
 
 #: The search page's orders, labelled.

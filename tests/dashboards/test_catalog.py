@@ -15,6 +15,9 @@ VALID = {
         {"name": "虚假宣传与违法广告", "article_prefixes": ["广告法"]},
         {"name": "其他违法行为", "default": True},
     ],
+    "dispositions": {"rectify": "责令整改", "penalty": "罚没", "close": "结案"},
+    "penalty_disposition": "penalty",
+    "closing_disposition": "close",
     "reporting_unit": "某市场监管局",
     "report_due_day": 25,
 }
@@ -46,6 +49,14 @@ def test_shipped_catalog_loads_with_reasons_areas_and_unit() -> None:
     assert shipped.reporting_unit
     assert 1 <= shipped.report_due_day <= 28
     assert catalog() == shipped
+    assert list(shipped.dispositions.values()) == ["责令整改", "下架/删除", "立案", "移送", "罚没", "结案"]
+    assert (shipped.penalty_disposition, shipped.closing_disposition) == ("penalty", "close")
+
+
+def test_a_penalty_or_closing_disposition_that_is_not_listed_is_named(tmp_path: Path) -> None:
+    message = problems(write(tmp_path, {**VALID, "closing_disposition": "archive"}))
+
+    assert "closing_disposition" in message and "archive" in message
 
 
 @pytest.mark.parametrize(("article_key", "area"), [

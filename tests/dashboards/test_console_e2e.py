@@ -3,7 +3,8 @@
 The queue has one row per flagged ad.  A reviewer filters it, dismisses one hit of an ad on its own and confirms
 the rest of the ad, dismisses another ad with a reason and asks for the transfer of a third; the chief approves
 it, exports the case's evidence (a Chinese file name) and the monthly sheet, whose ad counts are checked against
-the store, and reads the audit log in Chinese with people by name; the inspection corps sees the case.
+the store, and reads the audit log in Chinese with people by name; the inspector of the case sees it and records
+a 处置 (责令整改) with its document number.
 ``ADWATCH_SCREENSHOT_DIR=docs/img`` also saves the README's screenshots (from the SQLite run).
 """
 
@@ -117,10 +118,11 @@ def test_review_day_end_to_end(console: Console, browser: object, tmp_path: Path
     assert page.locator("#screenshot").evaluate("img => img.complete && img.naturalWidth > 0")
     _save_screenshot(page, "console-detail.png", console)
     page.fill("#case-no", CASE_NO)
-    page.fill("#inspector", "王稽查")
+    page.select_option("#inspector", label="王稽查")  # 承办: an inspector's account, by name
     page.click("#transfer")
     page.wait_for_load_state()
     assert "待批准" in page.content() and "提请移送" in page.locator("#review").inner_text()
+    assert "承办：王稽查" in page.locator("#case").inner_text()
     page.context.close()
 
     # The chief approves the transfer, exports the case and the monthly sheet.
@@ -168,6 +170,14 @@ def test_review_day_end_to_end(console: Console, browser: object, tmp_path: Path
     inspector = browser_login(browser, console, "inspector1")
     assert inspector.url.endswith("/cases")
     assert CASE_NO in inspector.content()
+    # The inspector it is assigned to records what was done: 责令整改 with its document number.
+    inspector.goto(f"{console.url}/cases/{CASE_NO}")
+    inspector.select_option("#dispose-kind", "rectify")
+    inspector.fill("#dispose-document", "滨市监责改〔2026〕8号")
+    inspector.click("#dispose")
+    inspector.wait_for_load_state()
+    recorded = inspector.locator("#dispositions").inner_text()
+    assert "责令整改" in recorded and "滨市监责改〔2026〕8号" in recorded and "王稽查" in recorded
     inspector.goto(f"{console.url}/queue")
     assert "无权" in inspector.content()
     inspector.context.close()
@@ -192,8 +202,11 @@ def _check_monthly_sheet(console: Console, path: Path, month: str) -> None:
                 "WHERE substr(date(v.fetched_at, '+8 hours'), 1, 7) = ?")
     ads, hits = _sql(console, f"SELECT count(DISTINCT h.ad_id), count(DISTINCT h.version_id || h.rule_id) {in_month}",
                      month)[0]
+    findings_only = _sql(console, f"""SELECT count(DISTINCT h.ad_id) {in_month} AND h.ad_id NOT IN
+                                      (SELECT ad_id FROM hits WHERE rule_id NOT LIKE 'market-%')""", month)[0][0]
     rows = _label_values(sheet)
-    assert rows["违法广告条数（条）"][0] == ads > 0  # every flagged ad, once
+    assert rows["违法广告条数（条）"][0] == ads - findings_only > 0  # every ad an ad rule flags, once
+    assert rows["其他违法线索（条，侵权假冒、刷单炒信等）"][0] == findings_only  # #20's findings alone
     assert rows["命中（项）"][0] == hits > ads
     assert rows["确认违法（条）"][0] == 2  # the ad confirmed (one hit of it dismissed) and the ad transferred
     assert rows["排除（条）"][0] == 1

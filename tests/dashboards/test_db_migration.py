@@ -44,6 +44,8 @@ def _statuses(services: Services, *hit_ids: str) -> list[str]:
 def test_the_old_file_is_migrated_on_open(old_desk: Services) -> None:
     assert old_desk.db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert old_desk.workflow.case_hit_ids("A-2026-001") == [SHIRT_1]
+    case = old_desk.workflow.case("A-2026-001")
+    assert (case.status, case.note, case.returned_reason) == ("approved", "证据齐全", "")
 
 
 def test_old_decisions_show_on_the_ad(old_desk: Services) -> None:

@@ -52,7 +52,9 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
                                                      "ad17-medical-terms"]
         assert [h["rule_id"] for h in shirt.hits] == ["ad9-superlative", "ad9-superlative"]
         # The workflow takes the logged-in user as the routes hand it over (argon2 hashing of three
-        # accounts per test would only slow the suite down; the accounts tests cover adding them).
+        # accounts per test would only slow the suite down; the accounts tests cover adding them). The
+        # inspector is an account: 承办 must name one.
+        add_user(services, "cop", "inspector", "稽查乙")
         yield Desk(services, User("rev", "审核员甲", "reviewer", True), User("boss", "王科长", "chief", True),
                       User("cop", "稽查乙", "inspector", True), cure_ids, superlative_ids)
 
@@ -344,9 +346,14 @@ def test_invalid_case_number_is_refused(desk: Desk, case_no: str) -> None:
     assert desk.status(hit) == "pending"
 
 
-def test_transfer_needs_an_inspector(desk: Desk) -> None:
-    with pytest.raises(DecisionError):
-        desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "  ")
+def test_transfer_needs_an_inspector_account(desk: Desk) -> None:
+    add_user(desk.services, "rev", "reviewer")
+    for inspector in ("  ", "王稽查", "rev"):  # none, a typed name, an account of another role
+        with pytest.raises(DecisionError):
+            desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", inspector)
+    desk.services.accounts.set_active("cop", False)
+    with pytest.raises(DecisionError, match="稽查人员账号"):
+        desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
     assert desk.workflow.cases() == []
 
 
@@ -361,6 +368,19 @@ def test_rejected_request_returns_the_case_and_the_hit_may_be_decided_again(desk
     assert desk.workflow.case_of_hit(hit) is None
     assert ("boss", "case.reject", "A-2026-001", "理由：证据不足") in desk.audit()
     assert desk.workflow.decide(desk.reviewer, hit, "dismiss", "rectified") == "dismissed"
+
+
+def test_a_returned_request_keeps_its_reason_for_the_reviewer_who_asked(desk: Desk) -> None:
+    desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop", "证据齐全")
+    desk.workflow.reject(desk.chief, "A-2026-001", "请补充取证")
+
+    [returned] = desk.workflow.returned("rev")
+
+    assert (returned.case_no, returned.returned_reason, returned.note, returned.approved_by) == \
+        ("A-2026-001", "请补充取证", "证据齐全", "boss")
+    assert desk.workflow.returned("boss") == []
+    assert desk.workflow.returned_case(desk.cure_ids[2:]).case_no == "A-2026-001"  # any hit of the ad
+    assert desk.workflow.returned_case(desk.superlative_ids) is None
 
 
 def test_a_returned_hit_may_be_requested_again_under_a_new_number(desk: Desk) -> None:
@@ -387,6 +407,46 @@ def test_a_decided_case_cannot_be_approved_or_rejected_again(desk: Desk) -> None
 
     assert desk.workflow.case("A-2026-001").status == "rejected"
     assert desk.status(desk.cure_ids[0]) == "confirmed"
+
+
+# --- what is done with a case (处置情况) ---
+
+
+def test_dispositions_are_recorded_with_who_when_and_the_document_and_closing_closes(desk: Desk) -> None:
+    desk.workflow.request_transfer(desk.chief, desk.cure_ids[0], "A-2026-001", "cop")
+
+    desk.workflow.dispose(desk.inspector, "A-2026-001", "rectify", "滨市监责改〔2026〕8号", note="限期整改")
+    desk.workflow.dispose(desk.inspector, "A-2026-001", "penalty", "滨市监处罚〔2026〕12号", "20,000")
+    case = desk.workflow.dispose(desk.chief, "A-2026-001", "close", "结案审批表第3号")
+
+    assert case.status == "closed" and case.status_label == "已结案"
+    assert [(row["kind"], row["document_no"], row["amount"], row["actor"]) for row in
+            desk.workflow.dispositions("A-2026-001")] == [
+        ("rectify", "滨市监责改〔2026〕8号", None, "cop"), ("penalty", "滨市监处罚〔2026〕12号", 20000.0, "cop"),
+        ("close", "结案审批表第3号", None, "boss")]
+    assert ("cop", "case.dispose", "A-2026-001", "罚没 20000.00 元；文书：滨市监处罚〔2026〕12号") in desk.audit()
+    with pytest.raises(DecisionError, match="已结案"):
+        desk.workflow.dispose(desk.chief, "A-2026-001", "takedown", "X-1")
+
+
+@pytest.mark.parametrize(("kind", "document_no", "amount"), [
+    ("no-such-kind", "文书1号", ""), ("rectify", "  ", ""), ("penalty", "文书1号", ""), ("penalty", "文书1号", "-5"),
+    ("penalty", "文书1号", "many")])
+def test_a_disposition_without_its_kind_document_or_amount_is_refused(desk: Desk, kind: str, document_no: str,
+                                                                     amount: str) -> None:
+    desk.workflow.request_transfer(desk.chief, desk.cure_ids[0], "A-2026-001", "cop")
+
+    with pytest.raises(DecisionError):
+        desk.workflow.dispose(desk.chief, "A-2026-001", kind, document_no, amount)
+
+    assert desk.workflow.dispositions("A-2026-001") == []
+
+
+def test_a_case_not_yet_approved_has_no_disposition(desk: Desk) -> None:
+    desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
+
+    with pytest.raises(DecisionError, match="待批准"):
+        desk.workflow.dispose(desk.chief, "A-2026-001", "rectify", "文书1号")
 
 
 # --- the audit log ---

@@ -80,6 +80,7 @@ def month(tmp_path: Path) -> Iterator[Month]:
                                           "2026-11-30T16:30:00+00:00"))
         assert (len(cure), len(health_food), len(last_day), len(price)) == (3, 5, 2, 1)
 
+        add_user(services, "cop", "inspector", "稽查乙")
         workflow = services.workflow
         workflow.decide(REVIEWER, cure[0], "confirm")
         workflow.decide(REVIEWER, cure[1], "dismiss", "false_match")  # the same hit (rule) as cure[0]: overruled
@@ -163,6 +164,19 @@ def test_an_ad_found_twice_in_the_month_counts_once_with_its_last_version(month:
     assert figures.totals["confirmed"] == NOVEMBER["confirmed"] - 1
 
 
+def test_a_listing_with_findings_beyond_ads_alone_is_another_lead_not_an_illegal_ad(month: Month) -> None:
+    fake = checked_ad("http://market.test/item/1.html", "market", "高仿包包", "1:1复刻大牌包，原单品质",
+                      "2026-11-08T02:00:00+00:00")
+    assert {hit["rule_id"] for hit in fake.hits} == {"market-counterfeit-wording"}  # one hit in three places
+    save(month.services.store, fake)
+
+    figures = monthly_figures(month.services, "2026-11")
+
+    assert (figures.flagged_ads, figures.other_leads) == (NOVEMBER["ads"], 1)
+    assert figures.totals == {**NOVEMBER, "ads": 5, "pending": 2, "hits": 10}
+    assert figures.by_focus["侵权假冒"] == ads(1, 1, pending=1)
+
+
 def test_monthly_figures_by_focus_area_follow_the_catalog(month: Month) -> None:
     figures = monthly_figures(month.services, "2026-11")
 
@@ -195,6 +209,28 @@ def test_crawl_runs_of_the_month_give_sites_and_pages(month: Month) -> None:
 def test_cases_count_in_the_month_of_approval_in_beijing_time(month: Month) -> None:
     assert monthly_figures(month.services, "2026-11").cases == 2  # A-2026-011 and A-2026-010, not A-2026-012
     assert monthly_figures(month.services, "2026-12").cases == 1  # A-2026-013, approved 01:00 on 1 Dec in Beijing
+
+
+def test_dispositions_count_in_the_month_they_were_recorded_with_the_amounts(month: Month) -> None:
+    cop = month.services.accounts.get("cop")
+    month.services.workflow.dispose(cop, "A-2026-011", "rectify", "责改1号")
+    month.services.workflow.dispose(cop, "A-2026-011", "penalty", "罚1号", "5000")
+    month.services.workflow.dispose(cop, "A-2026-010", "penalty", "罚2号", "1500.5")
+    month.services.db.conn.execute("UPDATE case_dispositions SET at = '2026-11-20T03:00:00+00:00'")
+    month.services.workflow.dispose(cop, "A-2026-010", "close", "结1号")  # now: not November
+    month.services.db.conn.execute(
+        "UPDATE case_dispositions SET at = '2026-11-30T16:30:00+00:00' WHERE kind = 'close'")  # 1 Dec in Beijing
+
+    november = monthly_figures(month.services, "2026-11").dispositions
+    december = monthly_figures(month.services, "2026-12").dispositions
+
+    assert november == {"责令整改": (1, None), "下架/删除": (0, None), "立案": (0, None), "移送": (0, None),
+                        "罚没": (2, 6500.5), "结案": (0, None)}
+    assert december["结案"] == (1, None) and december["罚没"] == (0, 0.0)
+    rows = sheet_rows(monthly_workbook(month.services, monthly_figures(month.services, "2026-11"), "x"))
+    assert value_beside(rows, "责令整改（件）") == 1
+    assert value_beside(rows, "罚没（件）") == 2
+    assert value_beside(rows, "罚没金额（元）") == 6500.5
 
 
 def test_ads_monitored_are_those_seen_in_the_month(month: Month) -> None:
@@ -257,6 +293,7 @@ def test_workbook_overview_holds_the_figures_of_the_month(month: Month) -> None:
     assert value_beside(rows, "监测网站数（个）") == 2
     assert value_beside(rows, "监测网页数（页次）") == 75
     assert value_beside(rows, "违法广告条数（条）") == 4
+    assert value_beside(rows, "其他违法线索（条，侵权假冒、刷单炒信等）") == 0
     assert value_beside(rows, "涉及网站（个）") == 2
     assert value_beside(rows, "涉及广告主体（个）") == 2
     assert value_beside(rows, "命中（项）") == 9

@@ -76,6 +76,22 @@ def test_bulk_dismissal_needs_a_reason_and_records_it(sqlite_console: Console) -
     assert rows == [("dismissed", "非广告")]  # every hit of both ads
 
 
+def test_a_returned_transfer_shows_its_reason_to_the_reviewer(sqlite_console: Console) -> None:
+    with sqlite_console.client("reviewer1") as reviewer:
+        [hit_id] = ROW_SITE.findall(reviewer.get("/queue?site=news").text)[:1]
+        assert reviewer.post(f"/hits/{hit_id}/transfer", data={"case_no": "稽-2026-0042", "inspector": "inspector1",
+                                                              "note": "证据齐全", "csrf_token": csrf_of(reviewer)}
+                             ).status_code == 303
+    with sqlite_console.client("chief1") as chief:
+        assert chief.post(f"/cases/{quote('稽-2026-0042')}/reject",
+                          data={"note": "请补充取证", "csrf_token": csrf_of(chief)}).status_code == 303
+    with sqlite_console.client("reviewer1") as reviewer:
+        returns = reviewer.get("/returns").text
+        ad_page = reviewer.get(f"/hits/{hit_id}").text
+    assert "稽-2026-0042" in returns and "请补充取证" in returns and "李科长" in returns and "证据齐全" in returns
+    assert 'id="returned"' in ad_page and "请补充取证" in ad_page
+
+
 def test_queue_text_search_highlights_and_pages(sqlite_console: Console) -> None:
     with sqlite_console.client("reviewer1") as client:
         first = client.get("/queue?status=&q=" + quote("治疗")).text

@@ -32,6 +32,7 @@ GET_ROUTES = [
     ("/hits/{hit_id}/screenshot.png", REVIEW),
     ("/search", REVIEW),
     ("/stats", REVIEW),
+    ("/returns", REVIEW),
     ("/export/queue.csv", REVIEW),
     ("/cases", CASES),
     ("/cases/{case_no}", CASES),
@@ -58,6 +59,7 @@ POST_ROUTES = [
     ("/hits/{hit_id}/transfer", {"case_no": "", "inspector": ""}, REVIEW),
     ("/cases/{case_no}/approve", {}, {"chief1"}),
     ("/cases/{case_no}/reject", {}, {"chief1"}),
+    ("/cases/{case_no}/dispositions", {"kind": "no-such-kind"}, CASES),
     ("/users", {"username": "x", "password": "short", "role": "reviewer"}, {"admin1"}),
     ("/users/{username}/disable", {}, {"admin1"}),
     ("/users/{username}/enable", {}, {"admin1"}),
@@ -86,7 +88,7 @@ def world(sqlite_console: Console) -> dict[str, str]:
     """One approved case (its hit has evidence) and a second pending hit, made through the console itself."""
     hit_id = _collect_hit(sqlite_console)
     with sqlite_console.client("chief1") as chief:
-        response = chief.post(f"/hits/{hit_id}/transfer", data={"case_no": "稽-2026-0001", "inspector": "王稽查",
+        response = chief.post(f"/hits/{hit_id}/transfer", data={"case_no": "稽-2026-0001", "inspector": "inspector1",
                                                                 "csrf_token": csrf_of(chief)})
         assert response.status_code == 303
     with sqlite3.connect(sqlite_console.db_path) as conn:
@@ -158,7 +160,7 @@ def test_every_form_needs_the_sessions_csrf_token(sqlite_console: Console, world
 
 def test_inspectors_see_approved_cases_only(sqlite_console: Console, world: dict[str, str]) -> None:
     with sqlite_console.client("reviewer1") as reviewer:
-        form = {"case_no": "稽-2026-0002", "inspector": "李稽查", "csrf_token": csrf_of(reviewer)}
+        form = {"case_no": "稽-2026-0002", "inspector": "inspector1", "csrf_token": csrf_of(reviewer)}
         response = reviewer.post(f"/hits/{world['other']}/transfer", data=form)
         assert response.status_code == 303
     with sqlite_console.client("inspector1") as inspector:
@@ -168,6 +170,25 @@ def test_inspectors_see_approved_cases_only(sqlite_console: Console, world: dict
         assert inspector.get("/cases/稽-2026-0002/evidence.zip").status_code == 404
     with sqlite_console.client("chief1") as chief:
         assert "稽-2026-0002" in chief.get("/cases").text
+
+
+def test_an_inspector_sees_only_the_cases_assigned_to_them(sqlite_console: Console,
+                                                           world: dict[str, str]) -> None:
+    with sqlite_console.client("admin1") as admin:
+        form = {"username": "inspector2", "password": "Passw0rd-2026", "role": "inspector", "display_name": "刘稽查",
+                "csrf_token": csrf_of(admin)}
+        assert admin.post("/users", data=form).status_code == 303
+    with sqlite_console.client("chief1") as chief:
+        form = {"case_no": "稽-2026-0003", "inspector": "inspector2", "csrf_token": csrf_of(chief)}
+        assert chief.post(f"/hits/{world['other']}/transfer", data=form).status_code == 303  # approved at once
+        refused = chief.post(f"/hits/{world['other']}/transfer",
+                             data={**form, "case_no": "稽-2026-0004", "inspector": "王稽查"})  # a name, no account
+        assert refused.status_code == 409 and "稽查人员账号" in refused.text
+    with sqlite_console.client("inspector1") as inspector:
+        assert "稽-2026-0003" not in inspector.get("/cases").text
+        for path in ("/cases/稽-2026-0003", "/cases/稽-2026-0003/evidence.zip", "/cases/稽-2026-0003/screenshot.png"):
+            assert inspector.get(path).status_code == 403, path
+        assert inspector.get(f"/cases/{world['case_no']}").status_code == 200
 
 
 def test_logging_out_ends_the_session(sqlite_console: Console) -> None:
