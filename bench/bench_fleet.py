@@ -98,6 +98,14 @@ class BenchFleet:
         time.sleep(1.5)  # three heartbeats: every worker's count is published
         return sum(w.pages for w in read_state(self.queue).workers)
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the fleet's processes so far (Linux /proc)."""
+        total = 0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self, process: subprocess.Popen[bytes] | None = None) -> None:
         for each in [process] if process else self.processes:
             each.terminate()
@@ -110,10 +118,12 @@ def fleet_round(server: RedisServer, base_urls: dict[str, str], workers: int) ->
         try:
             fleet.start_workers(workers)
             ingest = fleet.start_ingest()
-            started = time.monotonic()
+            cpu_before, started = fleet.cpu_seconds(), time.monotonic()
             fleet.crawl()
             fleet.wait(lambda s: s.idle and bool(s.sites), "idle")
             seconds = time.monotonic() - started
+            cpu = fleet.cpu_seconds() - cpu_before
+            print(f"  fleet processes busy {cpu:.1f} CPU-s in {seconds:.1f} s ({cpu / seconds:.2f} of 2 cores)")
             pages = fleet.pages()
             fleet.stop(ingest)
             fleet.crawl()

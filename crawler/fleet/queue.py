@@ -60,21 +60,25 @@ for i = #expired, 1, -1 do
     redis.call('LPUSH', KEYS[1], id)
   end
 end
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[1]) then return nil end
-if now < tonumber(redis.call('GET', KEYS[6]) or '0') then return nil end
-while true do
+local handed = {}
+local crawl = redis.call('GET', KEYS[9]) or '0'
+local delay = tonumber(ARGV[2])
+while #handed < 2 * tonumber(ARGV[5]) do
+  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[1]) then break end
+  if now < tonumber(redis.call('GET', KEYS[6]) or '0') then break end
   local id = redis.call('LPOP', KEYS[1])
-  if not id then return nil end
+  if not id then break end
   local payload = redis.call('HGET', KEYS[2], id)
   if payload then
     redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), id)
-    local delay = tonumber(ARGV[2])
     if delay > 0 then redis.call('SET', KEYS[6], now + delay, 'PX', delay + 1000) end
     local token = redis.call('INCR', KEYS[8])
     redis.call('HSET', KEYS[7], id, token)
-    return {id .. '/' .. token, payload, redis.call('GET', KEYS[9]) or '0'}
+    table.insert(handed, id .. '/' .. token)
+    table.insert(handed, payload)
   end
 end
+return {crawl, handed}
 """
 
 _COMPLETE = """
@@ -217,17 +221,19 @@ class FleetQueue:
 
     def lease(self, site: str, politeness: Politeness) -> Lease | None:
         """The site's next request and its lease, or ``None`` when none may be fetched now."""
+        leases = self.lease_many(site, politeness, 1)
+        return leases[0] if leases else None
+
+    def lease_many(self, site: str, politeness: Politeness, count: int) -> list[Lease]:
+        """Up to ``count`` of the site's next requests, as many as its politeness allows now, in one round trip."""
         keys = self.site_keys(site)
         lease_ms = int(self.config.lease_seconds * 1000)
-        found = self._lease(
+        crawl, handed = self._lease(
             keys=[*(keys[n] for n in ("q", "req", "lease", "tries", "dead", "next", "holder")), self.key("ids"),
                   keys["crawl"]],
-            args=[politeness.concurrency, int(politeness.delay * 1000), lease_ms, self.config.max_attempts],
+            args=[politeness.concurrency, int(politeness.delay * 1000), lease_ms, self.config.max_attempts, count],
         )
-        if found is None:
-            return None
-        lease_id, payload, crawl = found
-        return Lease(lease_id.decode(), payload, int(crawl))
+        return [Lease(handed[i].decode(), handed[i + 1], int(crawl)) for i in range(0, len(handed), 2)]
 
     def settle(
         self,

@@ -185,18 +185,21 @@ class FleetWorkerMiddleware:
 
     def poll(self) -> None:
         """Take leases while the site has room, here and fleet-wide."""
+        room = self.politeness.concurrency - len(self.leases)
+        if room <= 0:
+            return
         try:
-            while len(self.leases) < self.politeness.concurrency:
-                leased = self.queue.lease(self.site, self.politeness)
-                if leased is None:
-                    return
-                self._take(leased)
+            leases = self.queue.lease_many(self.site, self.politeness, room)
         except redis.RedisError as exc:
             self.stats.inc_value("fleet/redis_error")
             logger.warning("Fleet queue unreachable for %s: %s", self.site, exc)
-        except Exception:  # the loop must go on; the lease, never renewed, expires and ends on the dead list
-            self.stats.inc_value("fleet/take_error")
-            logger.exception("Could not take a request of %s", self.site)
+            return
+        for lease in leases:
+            try:
+                self._take(lease)
+            except Exception:  # the loop goes on; the lease, never renewed, expires and ends on the dead list
+                self.stats.inc_value("fleet/take_error")
+                logger.exception("Could not take a request of %s", self.site)
 
     def _take(self, lease: Lease) -> None:
         """Fetch a leased request; only a request handed to the engine has its lease renewed."""
@@ -241,7 +244,8 @@ class FleetWorkerMiddleware:
 
     def settle(self, lease_id: str, items: Iterable[Any], requests: Iterable[Request]) -> None:
         """Send a page's items and requests and release its lease in one step (see FleetQueue.settle)."""
-        encoded = [(json.dumps(dataclasses.asdict(item), ensure_ascii=False).encode(), self._raw(item))
+        records = {ref: self._raw(ref) for ref in {getattr(item, "raw_ref", "") for item in items} if ref}
+        encoded = [(json.dumps(dataclasses.asdict(item), ensure_ascii=False).encode(), records.get(item.raw_ref, b""))
                    for item in items]
         outgoing = [self._outgoing(request) for request in requests]
         try:
@@ -260,15 +264,13 @@ class FleetWorkerMiddleware:
         for name in ("items", "queued", "seen", "over_limit"):
             self.stats.inc_value(f"fleet/{name}", getattr(settled, name))
 
-    def _raw(self, item: Any) -> bytes:
-        """The page's raw WARC record, byte for byte, for the ingest's own archive (evidence reads it there)."""
-        if not getattr(item, "raw_ref", ""):
-            return b""
+    def _raw(self, raw_ref: str) -> bytes:
+        """A page's raw WARC record, byte for byte, for the ingest's own archive (evidence reads it there)."""
         try:
-            return read_raw_record(self.raw_dir, item.raw_ref).data
+            return read_raw_record(self.raw_dir, raw_ref).data
         except EvidenceError as exc:
             self.stats.inc_value("fleet/raw_unreadable")
-            logger.warning("Sending %s without its raw record: %s", item.url, exc)
+            logger.warning("Sending the items of %s without its raw record: %s", raw_ref, exc)
             return b""
 
     def _outgoing(self, request: Request) -> Outgoing:

@@ -76,6 +76,13 @@ def test_concurrency_holds_for_every_worker_together(redis_server: RedisServer, 
     assert queue.lease(SITE, two) is not None
 
 
+def test_one_round_trip_leases_as_many_as_the_site_allows(queue: FleetQueue) -> None:
+    queue.settle(SITE, "", [], [page(f"http://a/{n}") for n in range(5)], FREE)
+    assert [lease.payload for lease in queue.lease_many(SITE, Politeness(concurrency=2, delay=0), 5)] == [
+        b"http://a/0", b"http://a/1"]
+    assert len(queue.lease_many(SITE, Politeness(concurrency=8, delay=600), 5)) == 1  # a delay: one at a time
+
+
 def test_the_download_delay_holds_for_every_worker_together(redis_server: RedisServer, queue: FleetQueue) -> None:
     queue.settle(SITE, "", [], [page("http://a/1"), page("http://a/2")], FREE)
     slow = Politeness(concurrency=8, delay=600)
