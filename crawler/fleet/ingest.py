@@ -49,6 +49,9 @@ INGEST_SETTINGS: dict[str, Any] = {
 }
 
 
+ITEM_FIELDS = frozenset(field.name for field in dataclasses.fields(AdItem))
+
+
 class RawArchiveCopy:
     """The ingest's own WARC file: each item's raw record as its worker archived it, byte for byte.
 
@@ -154,7 +157,9 @@ class FleetIngestSpider(Spider):
         if not fields or ITEM_FIELD not in fields:  # deleted while pending: nothing left to store
             self._ack([entry_id])
             return None
-        item = AdItem(**json.loads(fields[ITEM_FIELD]))
+        record = json.loads(fields[ITEM_FIELD])
+        # A worker of another AdWatch version may send fields this one lacks: they are left out.
+        item = AdItem(**{name: record[name] for name in ITEM_FIELDS if name in record})
         if fields.get(RAW_FIELD):
             item.raw_ref = self.raw.add(fields[RAW_FIELD])
         self.entries[id(item)] = entry_id
