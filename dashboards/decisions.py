@@ -38,7 +38,8 @@ ACTION_LABELS = {"confirm": "确认违法", "dismiss": "排除", "reopen": "重�
 AUDIT_LABELS = {
     "ad.confirm": "确认违法（整条广告）", "ad.dismiss": "排除（整条广告）", "ad.reopen": "重新待审（整条广告）",
     "hit.confirm": "确认违法（单项命中）", "hit.dismiss": "排除（单项命中）", "hit.reopen": "重新待审（单项命中）",
-    "hit.assign": "分配审核", "case.request": "提请移送稽查", "case.approve": "批准移送", "case.reject": "退回移送",
+    "hit.assign": "分配审核", "case.request": "提请移送稽查",
+    "case.add": "并入案件", "case.approve": "批准移送", "case.reject": "退回移送",
     "case.export": "导出证据包", "case.dispose": "记录处置情况",
     "report.monthly": "下载月度统计表", "user.add": "新增账号", "user.disable": "停用账号",
     "user.enable": "启用账号", "user.reset_password": "重置密码", "login": "登录", "login.failed": "登录失败",
@@ -310,9 +311,11 @@ class Workflow:
 
     # --- transfers ---
 
-    def request_transfer(self, user: User, hit_id: str, case_no: str, inspector: str, note: str = "") -> Case:
+    def request_transfer(self, user: User, hit_id: str, case_no: str, inspector: str, note: str = "",
+                         join: bool = False) -> Case:
         """Propose handing the ad of ``hit_id`` (its hits not dismissed) to the inspection corps; a chief's own
-        request is approved at once."""
+        request is approved at once.  With ``join``, the ad joins the case of that number (a case holds many
+        ads): one awaiting approval, or — for a chief — one approved, under the same inspector."""
         case_no, inspector = case_no.strip(), inspector.strip()
         if not CASE_NO.match(case_no):
             raise DecisionError("案件编号不合规：1–40 个字符，字母、数字、汉字、-、()、〔〕 case number invalid")
@@ -320,29 +323,47 @@ class Workflow:
             raise DecisionError("须选择承办稽查人员 an inspector is required")
         self._check_inspector(inspector)
         lead = self.lead_of(hit_id)
-        if self.case(case_no) is not None:
-            raise DecisionError(f"案件编号已存在 case number {case_no} exists")
+        existing = self.case(case_no)
+        if existing is not None:
+            self._check_join(user, existing, inspector, join)
         if self.case_of_any(lead.hit_ids) is not None:
             raise DecisionError("该广告已提请移送 the ad is already in a case")
         hits = [hit for hit in lead.hits if hit.review_status != "dismissed"]
         if not hits:
             raise DecisionError("该广告的命中均已排除，无可移送 every hit of the ad is dismissed")
         hit_ids = [i for hit in hits for i in hit.hit_ids]
-        self._write_status(hit_ids, "confirmed", user, f"提请移送 {case_no}")
+        if existing is not None and existing.status == "approved":
+            self._write_status(hit_ids, "transferred", user, f"移送稽查 {case_no}")
+        else:
+            self._write_status(hit_ids, "confirmed", user, f"提请移送 {case_no}")
         now = utc_now()
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO cases(case_no, hit_id, inspector, note, status, requested_by, requested_at) "
-                         "VALUES (?, ?, ?, ?, 'requested', ?, ?)",
-                         (case_no, hits[0].hit_id, inspector, note, user.username, now))
+            if existing is None:
+                conn.execute("INSERT INTO cases(case_no, hit_id, inspector, note, status, requested_by, requested_at) "
+                             "VALUES (?, ?, ?, ?, 'requested', ?, ?)",
+                             (case_no, hits[0].hit_id, inspector, note, user.username, now))
             conn.executemany("INSERT INTO case_hits(case_no, hit_id) VALUES (?, ?)",
                              [(case_no, i) for i in hit_ids])
             conn.execute("INSERT INTO ad_decisions(ad_key, content_hash, action, reason_code, note, actor, at) "
                          "VALUES (?, ?, 'transfer', '', ?, ?, ?)",
                          (lead.ad_key, lead.content_hash, case_no, user.username, now))
-            self.db.audit(user.username, "case.request", case_no, f"{lead.title}（{len(hits)} 项命中）→ {inspector}")
-        if user.role == "chief":
+            self.db.audit(user.username, "case.add" if existing else "case.request", case_no,
+                          f"{lead.title}（{len(hits)} 项命中）→ {inspector}")
+        if user.role == "chief" and existing is None:
             return self.approve(user, case_no)
         return self.case(case_no)  # type: ignore[return-value]
+
+    @staticmethod
+    def _check_join(user: User, case: Case, inspector: str, join: bool) -> None:
+        if not join:
+            raise DecisionError(f"案件编号已存在（如需并入该案件，请勾选“并入同号案件”） case number {case.case_no} "
+                                "exists")
+        if case.status == "approved" and user.role != "chief":
+            raise DecisionError("已移送的案件只有科长/处长可以并入 only a chief adds to a transferred case")
+        if case.status not in ("requested", "approved"):
+            raise DecisionError(f"案件 {case.case_no} {case.status_label}，不能并入 the case takes no more ads")
+        if case.inspector != inspector:
+            raise DecisionError("承办人须与该案件一致 the inspector must be the case's")
 
     def _check_inspector(self, username: str) -> None:
         """承办 is an account of the inspection corps, in post: the case is theirs to see."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import urlencode
 
-from dashboards.leads import Lead, fetch_hits, group_hits, hits_of_ads
+from dashboards.leads import FETCH_LIMIT, Lead, fetch_hits, group_hits, hits_of_ads
 from dashboards.services import Services
 from indexer.backend import REVIEW_STATUSES, HitQuery, HitResults
 
@@ -99,26 +99,33 @@ class LeadResults:
     total: int
     leads: list[Lead] = field(default_factory=list)
     hits: int = 0
+    #: The filter matched more places than are read at once (:data:`FETCH_LIMIT`): some ads are not shown.
+    truncated: bool = False
 
 
 def filtered_leads(services: Services, filters: QueueFilter, username: str) -> list[Lead]:
     """Every lead of the filter: ads with a current hit that fits it, whole (all their current hits), in the
-    status asked for."""
+    status asked for (of the first :data:`FETCH_LIMIT` places that fit)."""
+    return _leads(services, filters, username)[0]
+
+
+def _leads(services: Services, filters: QueueFilter, username: str) -> tuple[list[Lead], bool]:
     query = hit_query(services, replace(filters, status=""), username, size=0)
     if query is None:
-        return []
+        return [], False
     rows = fetch_hits(services.backend, query)
+    truncated = len(rows) >= FETCH_LIMIT
     highlights = {row["ad_key"]: row["highlight"] for row in rows if row.get("highlight")}
     if any(getattr(filters, name) for name in _NARROWING):
         rows = hits_of_ads(services.backend, (row["canonical_url"] for row in rows))
     leads = group_hits(rows)
     for lead in leads:
         lead.highlight = highlights.get(lead.ad_key, [])
-    return [lead for lead in leads if not filters.status or lead.status == filters.status]
+    return [lead for lead in leads if not filters.status or lead.status == filters.status], truncated
 
 
 def search_leads(services: Services, filters: QueueFilter, username: str, size: int) -> LeadResults:
     """The queue's page: a row per ad."""
-    leads = filtered_leads(services, filters, username)
+    leads, truncated = _leads(services, filters, username)
     start = (filters.page - 1) * size
-    return LeadResults(len(leads), leads[start:start + size], sum(len(lead.hits) for lead in leads))
+    return LeadResults(len(leads), leads[start:start + size], sum(len(lead.hits) for lead in leads), truncated)

@@ -95,7 +95,8 @@ async def transfer(request: Request, hit_id: str) -> Response:
     session, form = await require_post(request, "review")
     hit = _hit_or_404(request, hit_id)
     services(request).workflow.request_transfer(session.user, hit["hit_id"], str(form.get("case_no", "")),
-                                                str(form.get("inspector", ""))[:64], str(form.get("note", ""))[:500])
+                                                str(form.get("inspector", ""))[:64], str(form.get("note", ""))[:500],
+                                                join=form.get("join") == "1")
     return redirect(f"/hits/{hit['hit_id']}")
 
 

@@ -326,6 +326,34 @@ def test_duplicate_case_number_is_refused(desk: Desk) -> None:
     assert desk.workflow.case_of_hit(desk.superlative_ids[0]) is None
 
 
+def test_a_case_holds_many_ads_when_the_next_ad_joins_it(desk: Desk) -> None:
+    desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop", "证据齐全")
+
+    case = desk.workflow.request_transfer(desk.reviewer, desk.superlative_ids[1], "A-2026-001", "cop", join=True)
+
+    assert case.status == "requested"
+    assert desk.workflow.case_hit_ids("A-2026-001") == desk.cure_ids + desk.superlative_ids
+    assert ("rev", "case.add", "A-2026-001", "纯棉T恤（1 项命中）→ cop") in desk.audit()
+    desk.workflow.approve(desk.chief, "A-2026-001")
+    assert {desk.status(hit) for hit in desk.cure_ids + desk.superlative_ids} == {"transferred"}
+
+
+def test_joining_a_case_needs_its_inspector_and_a_chief_once_it_is_transferred(desk: Desk) -> None:
+    add_user(desk.services, "cop2", "inspector")
+    desk.workflow.request_transfer(desk.chief, desk.cure_ids[0], "A-2026-001", "cop")  # approved at once
+
+    with pytest.raises(DecisionError, match="科长"):
+        desk.workflow.request_transfer(desk.reviewer, desk.superlative_ids[0], "A-2026-001", "cop", join=True)
+    with pytest.raises(DecisionError, match="承办人"):
+        desk.workflow.request_transfer(desk.chief, desk.superlative_ids[0], "A-2026-001", "cop2", join=True)
+    assert desk.status(desk.superlative_ids[0]) == "pending"
+
+    desk.workflow.request_transfer(desk.chief, desk.superlative_ids[0], "A-2026-001", "cop", join=True)
+
+    assert desk.status(desk.superlative_ids[0]) == "transferred"
+    assert len(desk.workflow.case_hit_ids("A-2026-001")) == 5
+
+
 def test_a_hit_already_in_a_case_cannot_be_requested_again(desk: Desk) -> None:
     desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
 
