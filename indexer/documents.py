@@ -96,9 +96,10 @@ def hit_documents(item: AdItem, text: ItemText, when: str = "") -> list[dict[str
 
 
 def _hit_document(item: AdItem, hit: dict[str, Any], text: str, shared: dict[str, Any]) -> dict[str, Any]:
+    """A hit read back from the store keeps its stored id: findings made after a crawl are keyed otherwise."""
     start, end = int(hit["start"]), int(hit["end"])
     doc = {
-        "hit_id": hit_id(item.canonical_url, item.content_hash, hit["rule_id"], start), **shared,
+        "hit_id": hit.get("hit_id") or hit_id(item.canonical_url, item.content_hash, hit["rule_id"], start), **shared,
         "rule_id": hit["rule_id"], "law": hit.get("law", ""), "article": hit.get("article", ""),
         "article_key": hit.get("article_key", ""), "severity": hit.get("severity", ""),
         "category": hit.get("category", ""), "matched": hit.get("matched", ""), "start": start, "end": end,

@@ -441,7 +441,7 @@ class SqliteStore:
         ).lastrowid
 
     def _insert_hit(self, ad_id: int, version_id: int, item: AdItem, hit: dict[str, Any], now: str) -> str:
-        identifier = hit_id(item.canonical_url, item.content_hash, hit["rule_id"], hit["start"])
+        identifier = hit.get("hit_id") or hit_id(item.canonical_url, item.content_hash, hit["rule_id"], hit["start"])
         self.conn.execute(
             """INSERT OR IGNORE INTO hits(id, ad_id, version_id, site, rule_id, law, article, article_key,
                    severity, category, matched, start, "end", explanation, penalty, created_at)
@@ -663,8 +663,8 @@ class SqliteStore:
             encoding_doubt=row["encoding_doubt"],
         )
         hits = self.conn.execute(
-            """SELECT rule_id, law, article, article_key, severity, category, matched, start, "end", explanation,
-                      penalty, review_status, reviewer, review_reason, reviewed_at
+            """SELECT id AS hit_id, rule_id, law, article, article_key, severity, category, matched, start, "end",
+                      explanation, penalty, review_status, reviewer, review_reason, reviewed_at
                FROM hits WHERE version_id = ? ORDER BY start, id""",
             (row["id"],),
         )

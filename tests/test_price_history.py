@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from crawler.urls import canonical_url
+from indexer.backend import HitQuery
+from indexer.documents import ItemText, hit_documents
+from indexer.sqlite import SqliteStore
 from rules.price_tricks import Observation, find_tricks, stated_discounts
 from sandbox.manifest import HONEST_DISCOUNTS, PRICE_TRICKS, flashsale_truth
 from sandbox.server import SandboxWeb
@@ -213,3 +216,14 @@ def test_every_crawl_records_an_observation_even_when_nothing_changed(
             (url,),
         ).fetchall()
     assert prices == [(199.0, None), (259.0, None), (259.0, None), (219.0, 259.0), (219.0, 259.0)]
+
+
+@pytest.mark.timeout(900)  # five real crawls, slow on a loaded machine
+def test_an_index_built_from_the_store_keys_price_findings_by_their_stored_ids(
+    rounds: dict[date, list[dict]], data_dir: Path
+) -> None:
+    with SqliteStore(data_dir / "adwatch.db") as store:
+        stored = {hit["hit_id"] for hit in store.search_hits(HitQuery(size=10_000, current_only=False)).hits}
+        indexed = {doc["hit_id"] for item in store.iter_items() for doc in hit_documents(item, ItemText.of(item))}
+    assert any(hit["rule_id"].startswith("price-") for hit in rounds[ROUNDS[4]])
+    assert indexed == stored
