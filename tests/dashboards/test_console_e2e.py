@@ -1,10 +1,11 @@
 """A working day in the console, in Debian's Chromium, on the SQLite store and on OpenSearch and Elasticsearch.
 
 The queue has one row per flagged ad.  A reviewer filters it, dismisses one hit of an ad on its own and confirms
-the rest of the ad, dismisses another ad with a reason and asks for the transfer of a third; the chief approves
-it, exports the case's evidence (a Chinese file name) and the monthly sheet, whose ad counts are checked against
-the store, and reads the audit log in Chinese with people by name; the inspector of the case sees it and records
-a 处置 (责令整改) with its document number.
+the rest of the ad, dismisses another ad with a reason and asks for the transfer of a third and a fourth; the chief
+approves the first request and returns the second with a reason, which the reviewer then reads; the chief
+exports the case's evidence (a Chinese file name) and the monthly sheet, whose ad counts are checked against the
+store, and reads the audit log in Chinese with people by name; the inspector of the case sees it and records a
+处置 (责令整改) with its document number.
 ``ADWATCH_SCREENSHOT_DIR=docs/img`` also saves the README's screenshots (from the SQLite run).
 """
 
@@ -21,6 +22,7 @@ from evidence.verify import verify_bundle
 from tests.dashboards.conftest import Console, browser_login
 
 CASE_NO = "稽-2026-0099"
+RETURNED_NO = "稽-2026-0100"
 
 
 def _sql(console: Console, query: str, *params: object) -> list[tuple]:
@@ -123,14 +125,25 @@ def test_review_day_end_to_end(console: Console, browser: object, tmp_path: Path
     page.wait_for_load_state()
     assert "待批准" in page.content() and "提请移送" in page.locator("#review").inner_text()
     assert "承办：王稽查" in page.locator("#case").inner_text()
+    # A second request, which the chief will return.
+    page.goto(f"{console.url}/queue?site=collect")
+    returned = _open_row(page, _row(page))
+    page.fill("#case-no", RETURNED_NO)
+    page.select_option("#inspector", label="王稽查")
+    page.click("#transfer")
+    page.wait_for_load_state()
     page.context.close()
 
-    # The chief approves the transfer, exports the case and the monthly sheet.
+    # The chief approves the transfer and returns the other, exports the case and the monthly sheet.
     chief = browser_login(browser, console, "chief1")
     chief.goto(f"{console.url}/cases")
     row = chief.locator(f"tr[data-case='{CASE_NO}']")
     row.locator("button", has_text="批准移送").click()
     chief.wait_for_load_state()
+    chief.locator(f"tr[data-case='{RETURNED_NO}'] input[name=note]").fill("请补充取证")
+    chief.locator(f"tr[data-case='{RETURNED_NO}'] button", has_text="退回").click()
+    chief.wait_for_load_state()
+    assert "已退回" in chief.locator(f"tr[data-case='{RETURNED_NO}']").inner_text()
     assert "已移送" in chief.locator(f"tr[data-case='{CASE_NO}']").inner_text()
     case_hits = _statuses(console, transferred)
     assert set(case_hits.values()) == {"transferred"}  # every hit of the ad
@@ -165,6 +178,17 @@ def test_review_day_end_to_end(console: Console, browser: object, tmp_path: Path
         assert words in audit, words
     assert "ad.confirm" not in audit and "reviewer1" not in audit
     chief.context.close()
+
+    # The reviewer sees the return and its reason, under 我的退回 and on the ad's page.
+    reviewer = browser_login(browser, console, "reviewer1")
+    reviewer.click("nav a:has-text('我的退回')")
+    reviewer.wait_for_url("**/returns")
+    listed = reviewer.locator(f"#returns tr[data-case='{RETURNED_NO}']").inner_text()
+    assert "请补充取证" in listed and "李科长" in listed
+    reviewer.locator(f"#returns tr[data-case='{RETURNED_NO}'] a").click()
+    reviewer.wait_for_url(f"**/hits/{returned}")
+    assert "请补充取证" in reviewer.locator("#returned").inner_text()
+    reviewer.context.close()
 
     # The inspection corps sees the approved case and nothing of the queue.
     inspector = browser_login(browser, console, "inspector1")
@@ -208,9 +232,10 @@ def _check_monthly_sheet(console: Console, path: Path, month: str) -> None:
     assert rows["违法广告条数（条）"][0] == ads - findings_only > 0  # every ad an ad rule flags, once
     assert rows["其他违法线索（条，侵权假冒、刷单炒信等）"][0] == findings_only  # #20's findings alone
     assert rows["命中（项）"][0] == hits > ads
-    assert rows["确认违法（条）"][0] == 2  # the ad confirmed (one hit of it dismissed) and the ad transferred
+    # The ad confirmed (one hit of it dismissed), the ad transferred and the ad whose request was returned.
+    assert rows["确认违法（条）"][0] == 3
     assert rows["排除（条）"][0] == 1
-    assert rows["待审核（条）"][0] == ads - 3
+    assert rows["待审核（条）"][0] == ads - 4
     assert rows["移送稽查案件数（件）"][0] == 1
     pages = _sql(console, "SELECT coalesce(sum(pages), 0) FROM crawl_runs "
                           "WHERE substr(date(started_at, '+8 hours'), 1, 7) = ?", month)
