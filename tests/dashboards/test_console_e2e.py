@@ -202,6 +202,7 @@ def test_review_day_end_to_end(console: Console, browser: object, tmp_path: Path
     inspector.wait_for_load_state()
     recorded = inspector.locator("#dispositions").inner_text()
     assert "责令整改" in recorded and "滨市监责改〔2026〕8号" in recorded and "王稽查" in recorded
+    _save_screenshot(inspector, "console-case.png", console)
     inspector.goto(f"{console.url}/queue")
     assert "无权" in inspector.content()
     inspector.context.close()
