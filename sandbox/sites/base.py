@@ -6,7 +6,8 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from html import escape
 from typing import Any, ClassVar
 
@@ -200,3 +201,18 @@ class Site:
             for i, alt in enumerate(ad.image_alts, 1)
         )
         return f'<div class="gallery">{imgs}</div>'
+
+
+class OwnShop(Site):
+    """A shop outside the generated catalog: it brings its own ``own_name`` and ``own_slogan``, and its pages
+    change with the date its ``clock`` tells (the server sets it from ``SandboxWeb(clock=…)``)."""
+
+    own_name: ClassVar[str]
+    own_slogan: ClassVar[str]
+    robots = "User-agent: *\nDisallow: /admin/\nDisallow: /cart/\n"
+    clock: Callable[[], date] = staticmethod(date.today)
+
+    def __init__(self, catalog: Catalog, slow_seconds: float = 3.0) -> None:
+        names = {**catalog.site_names, self.key: self.own_name}
+        slogans = {**catalog.site_slogans, self.key: self.own_slogan}
+        super().__init__(replace(catalog, site_names=names, site_slogans=slogans), slow_seconds)

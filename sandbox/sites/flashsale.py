@@ -10,13 +10,11 @@ and ``HONEST_DISCOUNTS`` are the ground truth; the copy itself is lawful.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import ClassVar
 
-from sandbox.catalog import Catalog
-from sandbox.sites.base import Handler, Query, Response, Site, h, link, money, paragraphs
+from sandbox.sites.base import Handler, OwnShop, Query, Response, h, link, money, paragraphs
 
 SALE_START = (11, 1)
 SALE_END = (11, 11)
@@ -144,18 +142,10 @@ PRICE_TRICKS: dict[str, str] = {
 HONEST_DISCOUNTS: tuple[str, ...] = ("/deal/7001.html", "/deal/7002.html", "/deal/7006.html")
 
 
-class FlashsaleSite(Site):
+class FlashsaleSite(OwnShop):
     key = "flashsale"
-    robots = "User-agent: *\nDisallow: /admin/\nDisallow: /cart/\n"
+    own_name, own_slogan = SITE_NAME, SLOGAN
     nav: ClassVar[tuple[tuple[str, str], ...]] = (("/", "今日特卖"), ("/calendar/2026-11", "活动日历"))
-    #: Today's date for the shop; the server sets it from ``SandboxWeb(clock=…)``.
-    clock: Callable[[], date] = staticmethod(date.today)
-
-    def __init__(self, catalog: Catalog, slow_seconds: float = 3.0) -> None:
-        # The shop is not part of the generated catalog: it brings its own name and slogan.
-        names = {**catalog.site_names, self.key: SITE_NAME}
-        slogans = {**catalog.site_slogans, self.key: SLOGAN}
-        super().__init__(replace(catalog, site_names=names, site_slogans=slogans), slow_seconds)
 
     def routes(self) -> list[tuple[str, Handler]]:
         return [(r"/", self.home), (r"/deal/(\d+)\.html", self.deal)]

@@ -12,13 +12,11 @@ number.  ``MARKET_FINDINGS`` is the ground truth: path → the rule ids expected
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import ClassVar
 
-from sandbox.catalog import Catalog
-from sandbox.sites.base import Handler, Query, Response, Site, h, link, money, paragraphs
+from sandbox.sites.base import Handler, OwnShop, Query, Response, h, link, money, paragraphs
 
 SITE_NAME = "集市优选"
 COUNTS_FROM = date(2026, 10, 1)
@@ -223,17 +221,10 @@ def reviews_of(listing: Listing) -> list[tuple[datetime, int, str]]:
     return honest
 
 
-class MarketSite(Site):
+class MarketSite(OwnShop):
     key = "market"
-    robots = "User-agent: *\nDisallow: /admin/\nDisallow: /cart/\n"
+    own_name, own_slogan = SITE_NAME, SLOGAN
     nav: ClassVar[tuple[tuple[str, str], ...]] = (("/", "首页"), ("/shops.html", "店铺街"))
-    #: Today's date for the counts shown; the server sets it from ``SandboxWeb(clock=…)``.
-    clock: Callable[[], date] = staticmethod(date.today)
-
-    def __init__(self, catalog: Catalog, slow_seconds: float = 3.0) -> None:
-        names = {**catalog.site_names, self.key: SITE_NAME}
-        slogans = {**catalog.site_slogans, self.key: SLOGAN}
-        super().__init__(replace(catalog, site_names=names, site_slogans=slogans), slow_seconds)
 
     def routes(self) -> list[tuple[str, Handler]]:
         return [(r"/", self.home), (r"/shops\.html", self.shops), (r"/goods/(\d+)\.html", self.goods),
