@@ -42,7 +42,7 @@ from dashboards.services import Services  # noqa: E402
 from indexer.clients import OpenSearchClient  # noqa: E402
 from indexer.engine import EngineIndex  # noqa: E402
 from indexer.sqlite import SqliteStore  # noqa: E402
-from indexer.testing import OpenSearchNode, free_port  # noqa: E402
+from tests.support.engines import OpenSearchNode, free_port  # noqa: E402
 
 PASSWORD = "bench-password-1"
 SCENARIOS = {

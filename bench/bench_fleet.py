@@ -38,7 +38,7 @@ from crawler.config import project_settings  # noqa: E402
 from crawler.fleet.config import FleetConfig  # noqa: E402
 from crawler.fleet.queue import INGEST_GROUP, FleetQueue, Outgoing, Politeness  # noqa: E402
 from crawler.fleet.status import read_state  # noqa: E402
-from crawler.fleet.testing import RedisServer  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 
 TIMEOUT = 600.0
 

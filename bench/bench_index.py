@@ -1,6 +1,6 @@
 """Benchmark: the indexer against raw ``_bulk`` requests, and an indexer-built query against a hand-written one.
 
-    .venv/bin/python bench/bench_index.py      # starts an OpenSearch and an Elasticsearch node (indexer/testing.py)
+    .venv/bin/python bench/bench_index.py      # starts OpenSearch and Elasticsearch nodes (tests/support/engines.py)
     .venv/bin/python bench/bench_index.py --engines es --hits 20000
     .venv/bin/python bench/bench_index.py --url opensearch+http://127.0.0.1:9200
 
@@ -40,7 +40,7 @@ from indexer.config import parse_index_url  # noqa: E402
 from indexer.documents import ItemText, ad_document, hit_documents, new_review_fields  # noqa: E402
 from indexer.engine import EngineIndex  # noqa: E402
 from indexer.ledger import Ledger  # noqa: E402
-from indexer.testing import ElasticsearchNode, EngineNode, OpenSearchNode  # noqa: E402
+from tests.support.engines import ElasticsearchNode, EngineNode, OpenSearchNode  # noqa: E402
 
 SITES = ("mall", "hospital", "healthfood", "pharmacy", "collect", "news")
 PHRASES = ("本品根治糖尿病", "有效率高达98%", "国家级权威认证", "无效全额退款", "纯棉舒适透气", "限时抢购",

@@ -18,8 +18,8 @@ from typing import NoReturn
 
 import pytest
 
-from indexer.testing import ElasticsearchNode, EngineNode, OpenSearchNode
 from sandbox.server import SITES, SandboxWeb
+from tests.support.engines import ElasticsearchNode, EngineNode, OpenSearchNode
 
 REPO = Path(__file__).resolve().parents[1]
 

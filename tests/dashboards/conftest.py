@@ -27,8 +27,8 @@ from dashboards.config import ConsoleConfig
 from dashboards.db import ConsoleDB
 from indexer.engine import EngineIndex
 from indexer.sqlite import SqliteStore
-from indexer.testing import EngineNode, free_port
 from tests.conftest import ENGINES, CrawlRun
+from tests.support.engines import EngineNode, free_port
 
 PASSWORD = "Passw0rd-2026"
 #: One account per role: user name → role, and the display name (姓名) pages show for it.

@@ -14,9 +14,9 @@ import pytest
 from fastapi.routing import APIRoute
 
 from dashboards.app import ROUTERS
-from indexer.testing import free_port
 from tests.conftest import CrawlRun
 from tests.dashboards.conftest import ACCOUNTS, Console, copy_crawl, csrf_of, serve_console
+from tests.support.engines import free_port
 
 ROLES = ("anonymous", *ACCOUNTS)
 REVIEW = {"reviewer1", "chief1"}

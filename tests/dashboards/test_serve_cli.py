@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from indexer.testing import free_port
 from tests.conftest import REPO
+from tests.support.engines import free_port
 
 
 def test_adwatch_serve_answers_with_the_login_page(tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ from crawler.config import project_settings
 from crawler.fleet.config import FleetConfig
 from crawler.fleet.queue import FleetQueue
 from crawler.fleet.status import FleetState, read_state
-from crawler.fleet.testing import RedisServer
 from evidence.warc import read_raw_record
 from sandbox.server import SandboxWeb
 from tests.conftest import REPO, base_url_args, run_adwatch, unavailable
+from tests.support.redis_server import RedisServer
 
 #: The sandbox sites the fleet tests crawl: the largest one, so that faults land mid-crawl, and two small ones.
 FLEET_SITES = ("mall", "news", "collect")

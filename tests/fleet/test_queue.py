@@ -12,7 +12,7 @@ import pytest
 from crawler.config import project_settings
 from crawler.fleet.config import FleetConfig
 from crawler.fleet.queue import FleetQueue, Lease, Outgoing, Politeness, is_start_marker
-from crawler.fleet.testing import RedisServer
+from tests.support.redis_server import RedisServer
 
 SITE = "mall"
 FREE = Politeness(concurrency=100, delay=0)

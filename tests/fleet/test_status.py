@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from crawler.fleet.queue import Outgoing, Politeness
-from crawler.fleet.testing import RedisServer
 from tests.conftest import run_adwatch
 from tests.fleet.test_queue import queue_on
+from tests.support.redis_server import RedisServer
 
 
 def _queued(server: RedisServer) -> None:

@@ -18,8 +18,8 @@ from indexer.clients import EngineClient
 from indexer.engine import EngineIndex
 from indexer.ledger import Ledger
 from indexer.sqlite import SqliteStore
-from indexer.testing import EngineNode
 from tests.conftest import ENGINES
+from tests.support.engines import EngineNode
 
 _prefixes = itertools.count()
 BACKENDS = ("sqlite", *ENGINES)

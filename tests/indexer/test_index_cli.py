@@ -13,9 +13,9 @@ from indexer.bodies import MAPPING_VERSION
 from indexer.engine import EngineIndex
 from indexer.journal import Journal
 from indexer.sqlite import SqliteStore
-from indexer.testing import EngineNode, free_port
 from tests.indexer.conftest import drop, unique_prefix
 from tests.indexer.items import catalogue
+from tests.support.engines import EngineNode, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

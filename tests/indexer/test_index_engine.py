@@ -13,9 +13,9 @@ from indexer.engine import EngineIndex
 from indexer.highlight import MARK_END, MARK_START
 from indexer.lifecycle import rebuild
 from indexer.sqlite import SqliteStore
-from indexer.testing import EngineNode
 from tests.indexer.conftest import drop, engine_index
 from tests.indexer.items import catalogue, drug_ad
+from tests.support.engines import EngineNode
 
 
 def oversized_seller(item):

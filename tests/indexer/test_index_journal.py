@@ -8,10 +8,10 @@ from indexer.backend import HitQuery
 from indexer.clients import OpenSearchClient
 from indexer.engine import EngineIndex
 from indexer.journal import Journal
-from indexer.testing import free_port
 from indexer.writer import JournaledWriter
 from tests.indexer.conftest import engine_index
 from tests.indexer.items import catalogue, drug_ad
+from tests.support.engines import free_port
 
 
 def unreachable() -> EngineIndex:

@@ -9,9 +9,9 @@ from indexer.backend import HitQuery
 from indexer.documents import ad_key
 from indexer.engine import EngineIndex
 from indexer.ledger import Ledger
-from indexer.testing import EngineNode
 from tests.indexer.conftest import drop, engine_index
 from tests.indexer.items import catalogue, drug_ad
+from tests.support.engines import EngineNode
 
 DRUG_URL = "http://mall.test/item/1.html"
 

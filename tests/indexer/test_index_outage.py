@@ -10,10 +10,10 @@ from indexer.backend import HitQuery
 from indexer.engine import EngineIndex
 from indexer.journal import Journal
 from indexer.sqlite import SqliteStore
-from indexer.testing import EngineNode
 from tests.conftest import CrawlRun
 from tests.indexer.conftest import drop, unique_prefix
 from tests.indexer.test_pipeline_index import crawler_for, engine_settings
+from tests.support.engines import EngineNode
 
 
 def all_hit_ids(index: EngineIndex) -> list[str]:

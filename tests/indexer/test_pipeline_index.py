@@ -15,11 +15,11 @@ from indexer.backend import HitQuery
 from indexer.config import IndexConfigError
 from indexer.engine import EngineIndex
 from indexer.sqlite import SqliteStore
-from indexer.testing import EngineNode
 from sandbox.server import SandboxWeb
 from tests.conftest import base_url_args, run_adwatch
 from tests.indexer.conftest import drop, unique_prefix
 from tests.indexer.items import catalogue
+from tests.support.engines import EngineNode
 
 
 def crawler_for(overrides: dict) -> Crawler:

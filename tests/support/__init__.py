@@ -1,0 +1,1 @@
+"""Test support: real services (search-engine nodes, redis-server) started on loopback for the tests and benchmarks."""
