@@ -19,6 +19,9 @@ Guarantees:
   killed outright (``kill -9``, a crash, a reboot), losing no ad: the job folder holds
   a frontier that every write keeps current (crawler/frontier.py), and it is removed
   only after a run that crawled to the end.
+
+With a fleet URL set (``ADWATCH_FLEET_URL``), a run crawls nothing here: it queues the site's
+crawl on the fleet's Redis for its workers (``FleetLauncher``), recorded as ``queued``.
 """
 
 from __future__ import annotations
@@ -111,6 +114,8 @@ class ScheduleConfig:
     poll_seconds: float
     workers: int
     data_dir: Path
+    #: ADWATCH_FLEET_URL: when set, a run hands the site's crawl to the fleet on this Redis instead of crawling here.
+    fleet_url: str = ""
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ScheduleConfig:
@@ -131,6 +136,7 @@ class ScheduleConfig:
             poll_seconds=settings.getfloat("ADWATCH_SCHEDULE_POLL_SECONDS"),
             workers=settings.getint("ADWATCH_SCHEDULE_WORKERS"),
             data_dir=store.data_dir,
+            fleet_url=settings.get("ADWATCH_FLEET_URL") or "",
         )
         config.check()
         return config
@@ -441,6 +447,37 @@ class CrawlLauncher:
         return CrawlOutcome(status, reason, message=message, **fields)
 
 
+class FleetLauncher:
+    """Hands a site's crawl to the fleet (``ADWATCH_FLEET_URL``): its start is queued on Redis for the workers,
+    nothing is crawled here, and the run is recorded as ``queued`` (``adwatch fleet status`` follows it)."""
+
+    def __init__(self, url: str) -> None:
+        from crawler.fleet.config import FleetConfig
+
+        self.config = FleetConfig.from_settings(project_settings({"ADWATCH_FLEET_URL": url}))  # a bad URL stops here
+
+    def run(self, site: str, max_runtime: float) -> CrawlOutcome:
+        import redis
+
+        from crawler.fleet.queue import FleetQueue, connect
+
+        try:
+            FleetQueue(self.config, connect(self.config.url, retries=3)).start_crawl(site)
+        except redis.RedisError as exc:
+            return CrawlOutcome("failed", message=f"无法连接抓取集群 cannot reach the fleet's Redis: {exc}")
+        return CrawlOutcome("queued", finish_reason="fleet", message="已交给抓取集群 handed to the fleet")
+
+    def stop_all(self) -> None:
+        """Nothing runs here: the fleet's workers go on with what they leased."""
+
+
+def make_launcher(config: ScheduleConfig) -> Launcher:
+    """The fleet's launcher when a fleet URL is set, else a crawl process per run on this machine."""
+    if config.fleet_url:
+        return FleetLauncher(config.fleet_url)
+    return CrawlLauncher(config.data_dir, config.kill_grace)
+
+
 def crawled_to_the_end(figures: dict[str, Any]) -> bool:
     """Whether a crawl's figures show it ran out of pages to crawl, rather than stopping, dying or crawling nothing.
 
@@ -702,8 +739,7 @@ def load_config_and_plans() -> tuple[ScheduleConfig, PlanSet]:
 
 def _service() -> CrawlService:
     config, plans = load_config_and_plans()
-    launcher = CrawlLauncher(config.data_dir, config.kill_grace)
-    return CrawlService(config, plans, launcher)
+    return CrawlService(config, plans, make_launcher(config))
 
 
 @contextmanager
@@ -888,7 +924,7 @@ HISTORY_NOTE = ("站点 site · 计划 plan（手动 manual）· 开始 started 
                 "the site's hits awaiting review when the run ended · 错误 errors")
 #: Run statuses in Chinese.
 STATUS_LABELS = {"ok": "完成", "running": "运行中", "timeout": "超时", "failed": "失败", "skipped": "跳过",
-                 "interrupted": "中断"}
+                 "interrupted": "中断", "queued": "已交给集群"}
 
 
 def _history_row(row: dict[str, Any], tz: tzinfo) -> list[str]:
@@ -962,7 +998,7 @@ def _child_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.command == "trigger":
         record = _manual_service().run_site(args.site, kind="manual")
-        return 0 if record.status == "ok" else 1
+        return 0 if record.status in ("ok", "queued") else 1
     return crawl_one(args.site, args.jobdir, args.result, args.log_file)
 
 
@@ -974,7 +1010,7 @@ def _manual_service() -> CrawlService:
     except AdWatchError as exc:
         logger.warning("计划无法载入，按默认设置抓取 plans not loaded, crawling with the defaults: %s", exc)
         plans = PlanSet((), config.timezone)
-    return CrawlService(config, plans, CrawlLauncher(config.data_dir, config.kill_grace))
+    return CrawlService(config, plans, make_launcher(config))
 
 
 def launch_crawl(site: str, env: dict[str, str]) -> subprocess.Popen[bytes]:

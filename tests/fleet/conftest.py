@@ -30,7 +30,8 @@ FAST_LEASES = {"ADWATCH_FLEET_LEASE_SECONDS": "4", "ADWATCH_FLEET_HEARTBEAT": "1
 WAIT_SECONDS = 240.0
 
 
-def _server(appendonly: bool) -> Iterator[RedisServer]:
+def running_redis(appendonly: bool = False) -> Iterator[RedisServer]:
+    """A fresh redis-server for one test (skipped on a machine without one, failed in CI)."""
     if not RedisServer.available():
         unavailable("redis-server is not installed (make setup)")
     server = RedisServer(appendonly=appendonly)
@@ -43,7 +44,7 @@ def _server(appendonly: bool) -> Iterator[RedisServer]:
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A fresh redis-server, its AOF on (fsync on every write) so that it can be restarted mid-crawl."""
-    yield from _server(appendonly=True)
+    yield from running_redis(appendonly=True)
 
 
 class Fleet:
