@@ -6,19 +6,33 @@ site failing (its last run fetched nothing, or errors outnumber pages), and the
 site changed or gone quiet (its last run fetched pages but found far fewer items
 than its recent level: below ``ADWATCH_MONITOR_QUIET_RATIO`` of the median of the
 ``ADWATCH_MONITOR_RECENT_RUNS`` runs before it).
+
+When the console has a fleet Redis (``ADWATCH_FLEET_URL``), the page also shows the fleet as
+``adwatch fleet status`` does: its workers (alive, current site, pages per minute) and each site's queue.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import median
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+import redis
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from crawler.config import project_settings
 from crawler.exceptions import AdWatchError
+from crawler.fleet.config import FleetConfig
+from crawler.fleet.queue import FleetQueue, connect
+from crawler.fleet.status import FleetState, read_state
 from crawler.monitor import MonitorConfig, MonitoredRun
 from dashboards.services import Services
+from dashboards.web import services, templates
 from scheduler import launch_crawl
 
 #: What the page calls each crawl state and finish reason.
@@ -100,3 +114,45 @@ def items_series(conn: sqlite3.Connection, titles: dict[str, str], per_site: int
         series.append({"name": titles.get(site, site), "data": [[_wall_time(run["finished_at"]), run["items"]]
                                                                 for run in runs]})
     return series
+
+
+@dataclass(frozen=True)
+class FleetPanel:
+    """The fleet as the page shows it: its Redis (without a password), its state, or why it could not be read."""
+
+    url: str
+    state: FleetState | None = None
+    error: str = ""
+
+
+def fleet_panel(env: Mapping[str, str], timeout: float = 2.0) -> FleetPanel | None:
+    """The fleet's state read from the Redis of ``env``'s ADWATCH_FLEET_* settings; ``None`` without a fleet URL."""
+    url = env.get("ADWATCH_FLEET_URL", "")
+    if not url:
+        return None
+    shown = _without_password(url)
+    try:
+        config = FleetConfig.from_settings(project_settings({k: v for k, v in env.items()
+                                                             if k.startswith("ADWATCH_FLEET_")}))
+        state = read_state(FleetQueue(config, connect(config.url, retries=1, timeout=timeout)))
+    except (AdWatchError, redis.RedisError) as exc:
+        return FleetPanel(shown, error=str(exc))
+    return FleetPanel(shown, state)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:" if parts.username else ":"
+    return urlunsplit(parts._replace(netloc=f"{user}***@{host}"))
+
+
+@pass_context
+def _page_fleet(context: Context) -> FleetPanel | None:
+    """For the monitor page's template: the fleet of the console's settings."""
+    return fleet_panel(services(context["request"]).config.crawl_env)
+
+
+templates.globals["page_fleet"] = _page_fleet

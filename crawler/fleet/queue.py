@@ -175,11 +175,15 @@ class Settled:
     stale: bool = False
 
 
-def connect(url: str, retries: int = 40) -> redis.Redis:
-    """A Redis client that rides out a restart of the server: by default, commands are retried for about a minute."""
+def connect(url: str, retries: int = 40, timeout: float | None = None) -> redis.Redis:
+    """A Redis client that rides out a restart of the server: by default, commands are retried for about a minute.
+
+    ``timeout`` bounds each connection attempt and reply, in seconds (none by default: a worker waits).
+    """
     retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries)
     return redis.Redis.from_url(
-        url, retry=retry, retry_on_error=[redis.ConnectionError, redis.TimeoutError], health_check_interval=10
+        url, retry=retry, retry_on_error=[redis.ConnectionError, redis.TimeoutError], health_check_interval=10,
+        socket_timeout=timeout, socket_connect_timeout=timeout,
     )
 
 
