@@ -412,6 +412,7 @@ class RuleEngine:
                 masks[term] |= 1 << index
         self._anchor_masks = dict(masks)
         self._negation = _negation_regex(rulebook.negation_cues)
+        self._article_order = {key: index for index, key in enumerate(rulebook.articles)}
 
     def warm_up(self) -> RuleEngine:
         """Load now what the engine otherwise loads on first use (jieba's dictionary, about a second)."""
@@ -457,7 +458,7 @@ class RuleEngine:
             category_reasons=reasons,
             hits=hits,
             risk=_risk(violations),
-            article_keys=sorted({hit.article_key for hit in violations}, key=ARTICLE_KEYS.index),
+            article_keys=sorted({hit.article_key for hit in violations}, key=self._article_order.__getitem__),
         )
 
     def editorial(self, found: AbstractSet[str]) -> bool:

@@ -11,6 +11,9 @@ A rulebook directory holds:
   chained: ``"@drugs:rx=true:class=降糖药"``), and a file's
   ``stems`` as ``"@name:stems"``;
 * ``categories.yaml``: the category classifier lexicon (it may reference lexicons too);
+* ``articles.yaml``: the articles rules cite, by key, each with its law, penalty and
+  whether its number was checked against the law text; a rule's ``law`` and
+  ``penalty`` default to its article's (a folder without the file uses the default rulebook's);
 * any other ``*.yaml``: rule files (``version:`` and ``rules: [...]``).
 
 Every problem is reported as ``<file>: rule <id>: field '<field>': <message>``.
@@ -36,6 +39,7 @@ NEGATION_LEXICON = "negation_cues"
 EDITORIAL_LEXICON = "editorial_cues"
 COMMERCIAL_LEXICON = "commercial_cues"
 CATEGORY_FILE = "categories.yaml"
+ARTICLE_FILE = "articles.yaml"
 
 CATEGORY_LABELS: dict[str, str] = {
     "medical_service": "医疗服务",
@@ -51,42 +55,6 @@ CATEGORY_LABELS: dict[str, str] = {
     "general": "一般商品",
 }
 CATEGORY_KEYS: tuple[str, ...] = tuple(CATEGORY_LABELS)
-
-ARTICLE_KEYS: tuple[str, ...] = (
-    "广告法第四条",
-    "广告法第九条",
-    "广告法第十一条",
-    "广告法第十四条",
-    "广告法第十五条",
-    "广告法第十六条",
-    "广告法第十七条",
-    "广告法第十八条",
-    "广告法第十九条",
-    "广告法第二十一条",
-    "广告法第二十二条",
-    "广告法第二十三条",
-    "广告法第二十四条",
-    "广告法第二十五条",
-    "广告法第二十六条",
-    "广告法第二十八条",
-    "广告法第四十六条",
-    "食品安全法第七十三条",
-    "反不正当竞争法第八条",
-    "医疗广告管理办法第七条",
-    "广告审查暂行办法第五条",
-    "广告审查暂行办法第六条",
-    "广告审查暂行办法第七条",
-    "广告审查暂行办法第九条",
-    "广告审查暂行办法第十一条",
-    # The special action's targets beyond ads (rulebook/market_order.yaml, rules/findings.py).
-    "商标法第五十七条",
-    "反不正当竞争法第六条",
-    "电子商务法第十五条",
-    "电子商务法第十七条",
-    "消费者权益保护法第二十五条",
-    "消费者权益保护法第二十六条",
-    "互联网信息服务管理办法第十二条",
-)
 
 Severity = Literal["high", "medium", "low"]
 
@@ -113,11 +81,17 @@ def _check_regex(value: str) -> str:
     return value
 
 
-def known_article(value: str) -> str:
-    """``value`` if it is a known article key; a ``ValueError`` with a "did you mean" otherwise."""
-    if value not in ARTICLE_KEYS:
-        raise ValueError(f"unknown article_key {value!r}{did_you_mean(value, ARTICLE_KEYS)}")
+def known_article(value: str, keys: Sequence[str] | None = None) -> str:
+    """``value`` if it is a known article key (of ``keys``, default the rulebook's); a ``ValueError`` otherwise."""
+    known = ARTICLE_KEYS if keys is None else keys
+    if value not in known:
+        raise ValueError(f"unknown article_key {value!r}{did_you_mean(value, known)}")
     return value
+
+
+def _context_keys(info: ValidationInfo) -> Sequence[str] | None:
+    """The article keys a loader validates against (``context={"articles": …}``), or ``None`` for the default."""
+    return (info.context or {}).get("articles")
 
 
 class StrictModel(BaseModel):
@@ -193,10 +167,10 @@ class Requirement(StrictModel):
 
 
 class Rule(StrictModel):
-    """One rule of the rulebook."""
+    """One rule of the rulebook; ``law`` and ``penalty`` left out are its article's (``articles.yaml``)."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    law: str
+    law: str = ""
     article: str
     article_key: str
     see_also: list[str] = Field(default_factory=list)
@@ -212,7 +186,7 @@ class Rule(StrictModel):
     negatable: bool = True
     max_hits: int | None = Field(default=None, ge=1)
     explanation: str
-    penalty: str
+    penalty: str = ""
     description: str = ""
 
     @field_validator("patterns", mode="before")
@@ -225,13 +199,13 @@ class Rule(StrictModel):
 
     @field_validator("article_key")
     @classmethod
-    def _known_article_key(cls, value: str) -> str:
-        return known_article(value)
+    def _known_article_key(cls, value: str, info: ValidationInfo) -> str:
+        return known_article(value, _context_keys(info))
 
     @field_validator("see_also")
     @classmethod
-    def _known_see_also(cls, values: list[str]) -> list[str]:
-        return [known_article(value) for value in values]
+    def _known_see_also(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return [known_article(value, _context_keys(info)) for value in values]
 
     @property
     def cited_article(self) -> str:
@@ -273,6 +247,22 @@ class RuleFile(StrictModel):
     version: str
     definitions: dict[str, Any] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
+
+
+class Article(StrictModel):
+    """One article rules cite: its law, the penalty it carries, and whether its number was checked."""
+
+    law: str = Field(min_length=1)
+    penalty: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    verified: bool
+
+
+class ArticleFile(StrictModel):
+    """The top level of ``articles.yaml``: article key → :class:`Article`."""
+
+    version: str
+    articles: dict[str, Article] = Field(min_length=1)
 
 
 class CategorySpec(StrictModel):
@@ -384,6 +374,7 @@ class Rulebook(StrictModel):
 
     version: str
     rules: list[Rule]
+    articles: dict[str, Article]
     categories: CategoryFile
     sources: list[str]
     negation_cues: list[str] = Field(default_factory=list)
@@ -455,7 +446,7 @@ def _display(path: Path) -> str:
         return path.name if path.parent == DEFAULT_RULEBOOK_DIR else str(path)
 
 
-def _validate_rules(data: Any, source: str) -> tuple[RuleFile | None, list[str]]:
+def _validate_rules(data: Any, source: str, articles: dict[str, Article]) -> tuple[RuleFile | None, list[str]]:
     if not isinstance(data, dict):
         return None, [f"{source}: field '<top level>': expected a mapping with 'version' and 'rules'"]
     problems: list[str] = []
@@ -464,7 +455,8 @@ def _validate_rules(data: Any, source: str) -> tuple[RuleFile | None, list[str]]
     for index, raw in enumerate(raw_rules):
         rule_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index + 1}"
         try:
-            rules.append(Rule.model_validate(raw))
+            rule = Rule.model_validate(raw, context={"articles": list(articles)})
+            rules.append(_with_article_defaults(rule, articles))
         except ValidationError as exc:
             problems.extend(_format_error(source, rule_id, err["loc"], err, Rule) for err in exc.errors())
     try:
@@ -475,6 +467,25 @@ def _validate_rules(data: Any, source: str) -> tuple[RuleFile | None, list[str]]
     if "rules" in data and not isinstance(data["rules"], list):
         problems.append(f"{source}: field 'rules': expected a list of rules")
     return RuleFile(version=header.version, rules=rules), problems
+
+
+def _with_article_defaults(rule: Rule, articles: dict[str, Article]) -> Rule:
+    """The rule with the law and penalty of its article where it names none of its own."""
+    article = articles[rule.article_key]
+    return rule.model_copy(update={"law": rule.law or article.law, "penalty": rule.penalty or article.penalty})
+
+
+def load_articles(directory: Path | None = None) -> dict[str, Article]:
+    """The articles of ``directory/articles.yaml`` (the default rulebook's when the folder has none), in file order."""
+    path = (directory or DEFAULT_RULEBOOK_DIR) / ARTICLE_FILE
+    if not path.exists():
+        path = DEFAULT_RULEBOOK_DIR / ARTICLE_FILE
+    source = _display(path)
+    try:
+        return ArticleFile.model_validate(_read_yaml(path, source)).articles
+    except ValidationError as exc:
+        problems = [_format_error(source, None, err["loc"], err, ArticleFile) for err in exc.errors()]
+        raise RulebookError(problems) from exc
 
 
 def _lexicon_terms(name: str, lexicons: dict[str, list[str]]) -> list[str] | None:
@@ -595,13 +606,15 @@ def _load_categories(directory: Path, lexicons: dict[str, list[str]], problems: 
 
 def rule_files(directory: Path) -> list[Path]:
     """The rule files of a rulebook directory, in a stable order."""
-    return sorted(p for p in directory.glob("*.yaml") if p.name not in (LEXICON_FILE, CATEGORY_FILE))
+    return sorted(p for p in directory.glob("*.yaml") if p.name not in (LEXICON_FILE, CATEGORY_FILE, ARTICLE_FILE))
 
 
 def lint_rule_files(
-    paths: Sequence[Path], lexicons: dict[str, list[str]] | None = None
+    paths: Sequence[Path], lexicons: dict[str, list[str]] | None = None, articles: dict[str, Article] | None = None
 ) -> tuple[list[Rule], list[str], list[str]]:
     """Validate rule files; return (rules, versions, problems). Duplicated ids are problems too."""
+    if articles is None:
+        articles = load_articles(paths[0].parent if paths else None)
     if lexicons is None:
         lexicons = {}
         for directory in dict.fromkeys(path.parent for path in paths):
@@ -617,7 +630,7 @@ def lint_rule_files(
         except RulebookError as exc:
             problems.extend(exc.problems)
             continue
-        parsed, file_problems = _validate_rules(data, source)
+        parsed, file_problems = _validate_rules(data, source, articles)
         problems.extend(file_problems)
         if parsed is None:
             continue
@@ -637,10 +650,11 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
     if not folder.is_dir():
         raise RulebookError([f"{folder}: not a rulebook directory"])
     problems: list[str] = []
+    articles = load_articles(folder)
     lexicons = _load_lexicons(folder, problems)
     categories = _load_categories(folder, lexicons, problems)
     files = rule_files(folder)
-    rules, versions, rule_problems = lint_rule_files(files, lexicons)
+    rules, versions, rule_problems = lint_rule_files(files, lexicons, articles)
     problems.extend(rule_problems)
     if not files:
         problems.append(f"{folder}: no rule files")
@@ -650,9 +664,14 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
     return Rulebook(
         version=version,
         rules=rules,
+        articles=articles,
         categories=categories,
         sources=[p.name for p in files],
         negation_cues=lexicons.get(NEGATION_LEXICON, []),
         editorial_cues=lexicons.get(EDITORIAL_LEXICON, []),
         commercial_cues=lexicons.get(COMMERCIAL_LEXICON, []),
     )
+
+
+ARTICLE_KEYS: tuple[str, ...] = tuple(load_articles())
+"""The article keys of the default rulebook, in the order results list them."""

@@ -19,6 +19,7 @@ A21, A24, A25, A26, A28 = (
     "广告法第二十八条",
 )
 F73, M7, R11 = "食品安全法第七十三条", "医疗广告管理办法第七条", "广告审查暂行办法第十一条"
+A12, A20, A22, A23, A27 = "广告法第十二条", "广告法第二十条", "广告法第二十二条", "广告法第二十三条", "广告法第二十七条"
 
 VIOLATIONS = [
     ("tea-cures-diabetes", "本品根治糖尿病，有效率98%", (), {A17}),
@@ -46,6 +47,17 @@ VIOLATIONS = [
     ("patient-quote", "黄先生说：“这里的医生真厉害。”", ("medical_service",), {A16, M7}),
     ("experts-bullish", "钱币专家一致看涨。投资有风险。", ("investment",), {A25}),
     ("news-advertorial", "近日，滨海食品有限公司推出新款核桃乳，规格250ml×12盒，下单即发货。", ("food",), {A14}),
+    ("formula-like-breast-milk", "本品配方更接近母乳，宝宝吸收好", (), {A20}),
+    ("infant-formula-offered", "婴儿配方奶粉0-6月龄1段，整箱包邮", (), {A20}),
+    ("patent-pending", "折叠式晾衣架，已申请国家专利", (), {A12, A28}),
+    ("seed-yield-forecast", "新品种玉米种子，亩产突破2000斤，保证丰收", (), {A27}),
+    ("fry-returns-promised", "小龙虾苗，包回收，当年回本", (), {A27}),
+    ("drinking-and-driving", "纯粮白酒，喝了这酒开车也不怕", (), {A23}),
+    ("drinking-shown", "精酿啤酒，朋友相聚干杯", (), {A23}),
+    ("cigarettes-refined", "高档香烟，醇和烟香，品味人生", (), {A22}),
+    ("clinic-painless", "不开刀不住院，微创无痛，随治随走", (), {A16}),
+    ("hair-regrowth-cosmetic", "生发液让秃顶重新长出头发", (), {A17}),
+    ("hospital-exclusive", "本院引进德国先进设备，国内独家", (), {A9}),
 ]
 
 COMPLIANT = [
@@ -83,6 +95,14 @@ COMPLIANT = [
     ("no-guarantee", "治疗效果因人而异，本院不作效果保证", ("medical_service",)),
     ("regulator-news", "近日，市场监管局通报了一批抽检不合格的电热水壶，涉及两家有限公司，规格为1.5L", ()),
     ("scam-warning", "警惕以“保本高收益”为噱头的收藏品骗局", ("investment",)),
+    ("breast-milk-statement", "母乳是婴儿最好的食物，提倡母乳喂养", ()),
+    ("follow-on-formula", "较大婴儿配方奶粉 2段 800g", ()),
+    ("granted-patent", "实用新型专利，专利号ZL202020123456.7", ()),
+    ("yield-with-caveat", "玉米种子，适宜黄淮海夏播，产量受气候、栽培管理等因素影响", ()),
+    ("drink-responsibly", "饮酒请勿驾车，未成年人禁止饮酒", ()),
+    ("charging-spec", "电池最大容量5000mAh，最快充电30分钟", ()),
+    ("penalty-news", "近日，某公司因发布“祖传秘方、药到病除”的虚假广告被罚款20万元", ()),
+    ("fund-yield-sourced", "七日年化收益率2.35%（数据来源：基金公告，截至2024年3月31日）。基金有风险，投资需谨慎", ()),
 ]
 
 EVASIONS = [
@@ -120,6 +140,12 @@ def test_evasion_hits_point_at_original_text(engine: RuleEngine, text: str, matc
     hits = engine.check(text).hits
     assert hits, "evasion not caught"
     assert any(text[h.start : h.end] == h.matched == matched for h in hits), [(h.matched, h.start, h.end) for h in hits]
+
+
+def test_a_drug_named_by_its_dosage_form_and_indications_is_a_drug(engine: RuleEngine) -> None:
+    result = engine.check("六味地黄丸：滋阴补肾。用于肾阴亏损，头晕耳鸣，腰膝酸软")
+    assert result.categories == ["drug"]
+    assert result.flagged is False and {hit.kind for hit in result.hits} == {"missing_element"}
 
 
 def test_treatment_word_depends_on_category(engine: RuleEngine) -> None:

@@ -10,7 +10,8 @@ import yaml
 from click.testing import CliRunner
 
 from rules.cli import rules
-from rules.rulebook import DEFAULT_RULEBOOK_DIR, RulebookError, load_rulebook
+from rules.engine import RuleEngine
+from rules.rulebook import DEFAULT_RULEBOOK_DIR, RulebookError, load_articles, load_rulebook
 
 GOOD_RULE = """\
   - id: {rule_id}
@@ -138,3 +139,60 @@ def test_shipped_lexicon_entries_all_carry_their_provenance() -> None:
         sources = {source["id"] for source in data["sources"]}
         assert all(entry["source"] in sources for entry in data["entries"]), path.name
         assert len(data["entries"]) >= 80, path.name
+
+
+def test_a_rule_takes_its_law_and_penalty_from_its_article(rulebook_copy: Path) -> None:
+    path = write_rule_file(rulebook_copy)
+    text = path.read_text(encoding="utf-8")
+    for line in ("    law: 中华人民共和国广告法\n", "    penalty: 《广告法》第五十七条\n"):
+        text = text.replace(line, "")
+    path.write_text(text, encoding="utf-8")
+    rule = next(r for r in load_rulebook(rulebook_copy).rules if r.id == "ad9-test")
+    article = load_articles()["广告法第九条"]
+    assert (rule.law, rule.penalty) == (article.law, article.penalty)
+    assert article.penalty == "《广告法》第五十七条第一项"
+
+
+def test_a_rule_may_narrow_its_articles_penalty(rulebook_copy: Path) -> None:
+    write_rule_file(rulebook_copy)
+    rule = next(r for r in load_rulebook(rulebook_copy).rules if r.id == "ad9-test")
+    assert rule.penalty == "《广告法》第五十七条"
+
+
+NEW_ARTICLE = """  广告法第十条:
+    law: 中华人民共和国广告法
+    penalty: 《广告法》第五十七条第一项
+    summary: 广告不得损害未成年人和残疾人的身心健康
+    verified: true
+"""
+
+
+def test_a_rule_for_a_new_article_needs_its_rule_file_and_articles_yaml_only(rulebook_copy: Path) -> None:
+    write_rule_file(rulebook_copy, article_key="广告法第十条")
+    with pytest.raises(RulebookError, match="broken.yaml: rule ad9-test: field 'article_key': unknown article_key"):
+        load_rulebook(rulebook_copy)
+    articles = (DEFAULT_RULEBOOK_DIR / "articles.yaml").read_text(encoding="utf-8")
+    (rulebook_copy / "articles.yaml").write_text(articles + NEW_ARTICLE, encoding="utf-8")
+    engine = RuleEngine(load_rulebook(rulebook_copy))
+    result = engine.check("最佳拍档")
+    assert result.article_keys == ["广告法第十条"]
+    assert result.hits[0].law == "中华人民共和国广告法"
+
+
+def test_articles_file_errors_name_the_file_the_article_and_the_field(rulebook_copy: Path) -> None:
+    broken = NEW_ARTICLE.replace("    verified: true\n", "")
+    (rulebook_copy / "articles.yaml").write_text('version: "t"\narticles:\n' + broken, encoding="utf-8")
+    with pytest.raises(RulebookError) as caught:
+        load_rulebook(rulebook_copy)
+    (problem,) = caught.value.problems
+    assert problem.endswith("articles.yaml: field 'articles.广告法第十条.verified': Field required")
+
+
+def test_every_cited_article_is_listed_and_unverified_numbers_are_marked() -> None:
+    articles = load_articles()
+    book = load_rulebook()
+    cited = {rule.article_key for rule in book.rules} | {key for rule in book.rules for key in rule.see_also}
+    assert cited <= set(articles)
+    assert all(rule.law and rule.penalty for rule in book.rules)
+    unverified = {key for key, article in articles.items() if not article.verified}
+    assert unverified and all(key.startswith("广告审查暂行办法") for key in unverified)
