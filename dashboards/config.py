@@ -43,13 +43,14 @@ class ConsoleConfig:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ConsoleConfig:
         base = AdWatchConfig.from_settings(settings)
+        evidence = EvidenceConfig.from_settings(settings)
         config = cls(
             base=base,
             index=IndexConfig.from_settings(settings),
-            evidence=EvidenceConfig.from_settings(settings),
+            evidence=evidence,
             monitor=MonitorConfig.from_settings(settings),
             schedule=ScheduleConfig.from_settings(settings),
-            db_path=Path(settings.get("ADWATCH_CONSOLE_DB_PATH") or base.data_dir / "console.db"),
+            db_path=evidence.cases_db_path,  # the console's database holds the one case register
             host=settings.get("ADWATCH_CONSOLE_HOST") or "127.0.0.1",
             port=settings.getint("ADWATCH_CONSOLE_PORT"),
             session_hours=settings.getfloat("ADWATCH_CONSOLE_SESSION_HOURS"),

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
 from crawler.exceptions import AdWatchError
 from dashboards.accounts import User
+from dashboards.cases import CASE_NO, Case, CaseError, CaseRegister
 from dashboards.catalog import Catalog
 from dashboards.db import ConsoleDB, utc_now
 from dashboards.leads import Hit, Lead, fetch_hits, group_hits
@@ -32,7 +32,6 @@ from indexer.sqlite import SqliteStore
 #: Decision action → the review status it gives the hit.
 ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "pending"}
 STATUS_LABELS = {"pending": "待审核", "confirmed": "已确认", "dismissed": "已排除", "transferred": "已移送稽查"}
-CASE_STATUS_LABELS = {"requested": "待批准", "approved": "已移送", "rejected": "已退回", "closed": "已结案"}
 #: What a person reads for each decision and audit action (the code stays in the database).
 ACTION_LABELS = {"confirm": "确认违法", "dismiss": "排除", "reopen": "重新待审", "transfer": "提请移送"}
 AUDIT_LABELS = {
@@ -45,29 +44,10 @@ AUDIT_LABELS = {
     "user.enable": "启用账号", "user.reset_password": "重置密码", "login": "登录", "login.failed": "登录失败",
 }
 DOCUMENT_NO = re.compile(r"^[\w\-()（）〔〕\[\]号第字 ]{1,60}$")
-CASE_NO = re.compile(r"^[\w\-()（）〔〕\[\]号第]{1,40}$")
 
 
 class DecisionError(AdWatchError):
     """A decision that cannot be made (unknown hit, missing reason, case number taken …)."""
-
-
-@dataclass(frozen=True)
-class Case:
-    case_no: str
-    hit_id: str
-    inspector: str
-    note: str
-    status: str
-    requested_by: str
-    requested_at: str
-    approved_by: str | None
-    approved_at: str | None
-    returned_reason: str = ""
-
-    @property
-    def status_label(self) -> str:
-        return CASE_STATUS_LABELS[self.status]
 
 
 def _detail(reason_label: str, note: str) -> str:
@@ -80,6 +60,7 @@ class Workflow:
 
     def __init__(self, db: ConsoleDB, backend: AdIndex, store: SqliteStore, catalog: Catalog) -> None:
         self.db, self.backend, self.store, self.catalog = db, backend, store, catalog
+        self.register = CaseRegister(db)
 
     # --- reading ---
 
@@ -115,21 +96,13 @@ class Workflow:
         return sorted(rows, key=lambda row: row["at"])
 
     def cases(self, statuses: tuple[str, ...] = ()) -> list[Case]:
-        query = "SELECT * FROM cases"
-        if statuses:
-            query += f" WHERE status IN ({', '.join('?' * len(statuses))})"
-        rows = self.db.conn.execute(query + " ORDER BY requested_at DESC, case_no", statuses).fetchall()
-        return [Case(**dict(row)) for row in rows]
+        return self.register.all(statuses)
 
     def case(self, case_no: str) -> Case | None:
-        row = self.db.conn.execute("SELECT * FROM cases WHERE case_no = ?", (case_no,)).fetchone()
-        return Case(**dict(row)) if row else None
+        return self.register.get(case_no)
 
     def case_hit_ids(self, case_no: str) -> list[str]:
-        """Every hit the case holds, its first hit first."""
-        rows = self.db.conn.execute("SELECT c.hit_id FROM case_hits c JOIN cases k ON k.case_no = c.case_no "
-                                    "WHERE c.case_no = ? ORDER BY c.hit_id != k.hit_id, c.rowid", (case_no,))
-        return [row[0] for row in rows]
+        return self.register.hit_ids(case_no)
 
     def case_of_hit(self, hit_id: str) -> Case | None:
         row = self.db.conn.execute(
@@ -339,11 +312,8 @@ class Workflow:
         now = utc_now()
         with self.db.transaction() as conn:
             if existing is None:
-                conn.execute("INSERT INTO cases(case_no, hit_id, inspector, note, status, requested_by, requested_at) "
-                             "VALUES (?, ?, ?, ?, 'requested', ?, ?)",
-                             (case_no, hits[0].hit_id, inspector, note, user.username, now))
-            conn.executemany("INSERT INTO case_hits(case_no, hit_id) VALUES (?, ?)",
-                             [(case_no, i) for i in hit_ids])
+                self.register.open(case_no, hits[0].hit_id, inspector, note, user.username)
+            self.register.add_hits(case_no, hit_ids)
             conn.execute("INSERT INTO ad_decisions(ad_key, content_hash, action, reason_code, note, actor, at) "
                          "VALUES (?, ?, 'transfer', '', ?, ?, ?)",
                          (lead.ad_key, lead.content_hash, case_no, user.username, now))
@@ -366,10 +336,10 @@ class Workflow:
             raise DecisionError("承办人须与该案件一致 the inspector must be the case's")
 
     def _check_inspector(self, username: str) -> None:
-        """承办 is an account of the inspection corps, in post: the case is theirs to see."""
-        row = self.db.conn.execute("SELECT role, active FROM users WHERE username = ?", (username,)).fetchone()
-        if row is None or row["role"] != "inspector" or not row["active"]:
-            raise DecisionError(f"承办人须为在岗的稽查人员账号 {username!r} is not an active inspector account")
+        try:
+            self.register.check_inspector(username)
+        except CaseError as exc:
+            raise DecisionError(str(exc)) from exc
 
     def approve(self, user: User, case_no: str) -> Case:
         case = self._open_case(case_no)

@@ -59,6 +59,7 @@ class Services:
             config.index.target, config.index)
         self.workflow = Workflow(self.db, self.backend, self.store, self.catalog)
         self.evidence = EvidenceStore(config.evidence.db_path)
+        self.workflow.register.adopt_legacy(self.evidence)
         self.monitor = MonitorStore(config.monitor.db_path)
         self.schedule_engine = make_engine(config.schedule.db_url)
         self.runs = RunStore(self.schedule_engine)

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from dashboards.cases import Case
 from dashboards.catalog import CATEGORY_NAMES
-from dashboards.decisions import Case
 from dashboards.leads import Lead, fetch_hits, group_hits, latest_versions
 from dashboards.services import Services
 from dashboards.web import beijing_time

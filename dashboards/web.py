@@ -18,8 +18,9 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from dashboards.accounts import ROLES, Session
+from dashboards.cases import CASE_STATUS_LABELS
 from dashboards.catalog import CATEGORY_NAMES
-from dashboards.decisions import ACTION_LABELS, AUDIT_LABELS, CASE_STATUS_LABELS, STATUS_LABELS
+from dashboards.decisions import ACTION_LABELS, AUDIT_LABELS, STATUS_LABELS
 from dashboards.services import Services
 from indexer.highlight import MARK_END, MARK_START
 

@@ -27,6 +27,10 @@ class EvidenceConfig:
     sites: frozenset[str] = field(default_factory=frozenset)
     signing_key: Path | None = None
     tsa_url: str = ""
+    #: The case register's database (the console's, :mod:`dashboards.cases`): ``ADWATCH_CONSOLE_DB_PATH``.
+    cases_db_path: Path = Path("console.db")
+    #: The public keys (PEM files) whose signature a bundle may carry: the bureau's, pinned; the signing key's too.
+    trusted_keys: tuple[Path, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> EvidenceConfig:
@@ -46,6 +50,8 @@ class EvidenceConfig:
             sites=frozenset(settings.getlist("ADWATCH_EVIDENCE_SITES")),
             signing_key=Path(key) if key else None,
             tsa_url=settings.get("ADWATCH_EVIDENCE_TSA_URL") or "",
+            cases_db_path=Path(settings.get("ADWATCH_CONSOLE_DB_PATH") or base.data_dir / "console.db"),
+            trusted_keys=tuple(Path(p) for p in settings.getlist("ADWATCH_EVIDENCE_TRUSTED_KEYS")),
         )
         config.check()
         return config
@@ -55,6 +61,9 @@ class EvidenceConfig:
             raise EvidenceError(f"ADWATCH_EVIDENCE_CONCURRENCY must be at least 1, got {self.concurrency}")
         if self.page_timeout <= 0:
             raise EvidenceError(f"ADWATCH_EVIDENCE_PAGE_TIMEOUT must be positive, got {self.page_timeout}")
+        missing = [str(path) for path in self.trusted_keys if not path.is_file()]
+        if missing:
+            raise EvidenceError(f"ADWATCH_EVIDENCE_TRUSTED_KEYS: 公钥文件不存在 no such key file: {', '.join(missing)}")
         if self.tsa_url and urlsplit(self.tsa_url).scheme not in ("http", "https"):
             raise EvidenceError(f"ADWATCH_EVIDENCE_TSA_URL must be an http(s) URL, got {self.tsa_url!r}")
 

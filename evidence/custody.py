@@ -1,4 +1,5 @@
-"""Chain of custody (保管链) of an export: who exported it, when, from which installation."""
+"""Chain of custody (保管链) of an export: who exported it, when, from which installation; for a case, who
+confirmed its ads, asked for the transfer and approved it (by name), and the transfer note."""
 
 from __future__ import annotations
 
@@ -32,7 +33,14 @@ def default_operator() -> str:
         return "unknown"
 
 
-def custody_record(operator: str, data_dir: Path, hit_ids: list[str], case_id: str = "") -> dict[str, Any]:
+#: What a case adds to the record (:meth:`dashboards.cases.CaseRegister.custody_people`).
+CASE_FIELDS = ("confirmed_by", "requested_by", "approved_by", "approved_at", "inspector", "transfer_note")
+
+
+def custody_record(
+    operator: str, data_dir: Path, hit_ids: list[str], case_id: str = "", people: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    case = {name: (people or {}).get(name, "") for name in CASE_FIELDS} if case_id else {}
     return {
         "format": "adwatch-custody/1",
         "exported_by": operator,
@@ -41,5 +49,6 @@ def custody_record(operator: str, data_dir: Path, hit_ids: list[str], case_id: s
         "host": platform.node(),
         "software": software_versions(),
         "case_id": case_id,
+        **case,
         "hit_ids": hit_ids,
     }

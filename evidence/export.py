@@ -69,9 +69,17 @@ class ExportResult:
 
 
 def export_bundle(
-    config: EvidenceConfig, hit_ids: list[str], output: Path, operator: str, case_id: str = ""
+    config: EvidenceConfig,
+    hit_ids: list[str],
+    output: Path,
+    operator: str,
+    case_id: str = "",
+    people: dict[str, Any] | None = None,
 ) -> ExportResult:
-    """Write the bundle for ``hit_ids`` to ``output``; raise EvidenceError for unknown hits or altered packages."""
+    """Write the bundle for ``hit_ids`` to ``output``; raise EvidenceError for unknown hits or altered packages.
+
+    ``people``: for a case, who confirmed, asked for and approved it (from the case register), for custody.json.
+    """
     with SqliteStore(config.db_path) as store, EvidenceStore(config.db_path) as evidence:
         entries = _entries(config, store, evidence, hit_ids)
     files: dict[str, bytes] = {}
@@ -79,7 +87,7 @@ def export_bundle(
         if entry.source is not None:
             files[entry.package] = entry.source.read_bytes()
     files["index.csv"] = _index_csv(entries)
-    files["custody.json"] = _json(custody_record(operator, config.data_dir, hit_ids, case_id))
+    files["custody.json"] = _json(custody_record(operator, config.data_dir, hit_ids, case_id, people))
     executable = require_chromium(config.browser_path(), "ADWATCH_EVIDENCE_BROWSER")
     html = render_html(entries, json.loads(files["custody.json"]), _file_list(files))
     files["report.pdf"] = render_pdf(html, executable)

@@ -34,6 +34,8 @@ KIND_LABELS = {
     "unknown-signer": "签名者未经确认 UNKNOWN SIGNER",
     "duplicate": "重复的成员名 DUPLICATE NAME",
     "unsafe": "不安全的成员名 UNSAFE NAME",
+    "uncaptured": "未取证 UNCAPTURED",
+    "mismatch": "PDF 与记录不符 PDF MISMATCH",
 }
 
 

@@ -57,6 +57,33 @@ def sign_digest(key_path: Path, digest: bytes) -> tuple[bytes, bytes]:
     return signature, public
 
 
+def key_fingerprint(public_pem: bytes) -> str:
+    """SHA-256 of the public key's DER (SubjectPublicKeyInfo): the same key gives the same print in any PEM layout."""
+    try:
+        key = serialization.load_pem_public_key(public_pem)
+    except (ValueError, TypeError) as exc:
+        raise EvidenceError(f"公钥无法读取 unreadable public key: {exc}") from exc
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(der)
+    return digest.finalize().hex()
+
+
+def trusted_keys(key_files: tuple[Path, ...], signing_key: Path | None) -> list[bytes]:
+    """The bureau's public keys (PEM): the pinned key files, and the public half of this installation's signing
+    key when it has one."""
+    keys = []
+    for path in key_files:
+        try:
+            keys.append(path.read_bytes())
+        except OSError as exc:
+            raise EvidenceError(f"本局公钥无法读取 cannot read trusted key {path}: {exc}") from exc
+    if signing_key is not None:
+        public = load_private_key(signing_key).public_key()
+        keys.append(public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return keys
+
+
 def verify_signature(public_pem: bytes, signature: bytes, digest: bytes) -> None:
     """Raise InvalidSignature (or ValueError for an unreadable key) unless ``signature`` signs ``digest``."""
     key = serialization.load_pem_public_key(public_pem)

@@ -3,8 +3,9 @@
 ``evidence`` has one row per hit: the package (path relative to the evidence
 folder), the SHA-256 of its manifest, and a status — ``ok``, ``partial``
 (packaged, but the browser capture fell short) or ``missing`` (no package:
-storage full or unwritable; the hit itself is kept).  ``cases`` groups hits
-for export until the review console brings its own cases.
+storage full or unwritable; the hit itself is kept).  Cases live in the one
+case register (:mod:`dashboards.cases`); the ``cases`` table an older version
+kept here is read once, to be adopted by it, then dropped.
 """
 
 from __future__ import annotations
@@ -26,12 +27,6 @@ CREATE TABLE IF NOT EXISTS evidence (
     note TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS cases (
-    case_id TEXT NOT NULL,
-    hit_id TEXT NOT NULL,
-    added_at TEXT NOT NULL,
-    PRIMARY KEY (case_id, hit_id)
-);
 """
 
 STATUSES = ("ok", "partial", "missing")
@@ -48,7 +43,7 @@ class EvidenceRow:
 
 
 class EvidenceStore:
-    """The evidence and cases tables, created on open beside the store's own tables."""
+    """The evidence table, created on open beside the store's own tables."""
 
     def __init__(self, db_path: Path) -> None:
         try:
@@ -91,10 +86,14 @@ class EvidenceStore:
     def statuses(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, count(*) FROM evidence GROUP BY status").fetchall())
 
-    def add_to_case(self, case_id: str, hit_ids: Iterable[str]) -> None:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        self.conn.executemany("INSERT OR IGNORE INTO cases VALUES (?, ?, ?)", [(case_id, h, now) for h in hit_ids])
+    def legacy_cases(self) -> dict[str, list[str]]:
+        """The hits of each case an older ``adwatch evidence case add`` kept here (none once adopted)."""
+        if not self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cases'").fetchone():
+            return {}
+        cases: dict[str, list[str]] = {}
+        for case_id, hit_id in self.conn.execute("SELECT case_id, hit_id FROM cases ORDER BY added_at, rowid"):
+            cases.setdefault(case_id, []).append(hit_id)
+        return cases
 
-    def case_hits(self, case_id: str) -> list[str]:
-        rows = self.conn.execute("SELECT hit_id FROM cases WHERE case_id = ? ORDER BY added_at, hit_id", (case_id,))
-        return [row[0] for row in rows]
+    def drop_legacy_cases(self) -> None:
+        self.conn.execute("DROP TABLE IF EXISTS cases")

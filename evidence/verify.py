@@ -9,15 +9,17 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 
 from crawler.exceptions import EvidenceError
+from evidence.crosscheck import check_report, uncaptured
 from evidence.manifest import Problem, check_members, sha256_bytes
 from evidence.package import verify_package
-from evidence.signing import verify_signature, verify_timestamp
+from evidence.signing import key_fingerprint, verify_signature, verify_timestamp
 
 MANIFEST = "manifest.json"
 MANIFEST_DIGEST = "manifest.sha256"
@@ -39,17 +41,14 @@ class Verification:
 
 
 def verify_bundle(
-    path: Path,
-    public_key: bytes | None = None,
-    tsa_fingerprint: str = "",
-    allow_unsigned: bool = False,
-    allow_unknown_signer: bool = False,
+    path: Path, trusted: Sequence[bytes] = (), tsa_fingerprint: str = "", allow_unsigned: bool = False
 ) -> Verification:
-    """Verify the bundle at ``path``; ``public_key`` / ``tsa_fingerprint``, if given, must be the sealers'.
+    """Verify the bundle at ``path``: its hashes, that every item was captured, that the PDF states what
+    ``custody.json`` and the manifest hold, and its seals.
 
-    A bundle nobody signed, or signed by a key nobody vouched for (no ``public_key`` given:
-    anyone can re-sign an edited bundle with a key of their own), fails unless the caller
-    explicitly accepts it (``allow_unsigned``, ``allow_unknown_signer``); the result says so.
+    A signature counts only by one of the ``trusted`` public keys (PEM: the bureau's, pinned in settings):
+    anyone can re-sign an edited bundle with a key of their own.  A bundle nobody signed fails unless the
+    caller accepts it (``allow_unsigned``); ``tsa_fingerprint``, if given, must be the timestamp authority's.
     """
     try:
         archive = zipfile.ZipFile(path)
@@ -65,7 +64,8 @@ def verify_bundle(
         result.problems += check_members(archive, files, ignore=(MANIFEST, MANIFEST_DIGEST, *SEALS))
         for name, expected in packages.items():
             result.problems += _check_package(archive, name, expected)
-        _check_seals(archive, result, public_key, tsa_fingerprint, allow_unsigned, allow_unknown_signer)
+        result.problems += uncaptured(archive) + check_report(archive, packages)
+        _check_seals(archive, result, trusted, tsa_fingerprint, allow_unsigned)
     return result
 
 
@@ -112,56 +112,48 @@ def _check_package(archive: zipfile.ZipFile, name: str, expected_manifest: str) 
 
 
 def _check_seals(
-    archive: zipfile.ZipFile,
-    result: Verification,
-    public_key: bytes | None,
-    tsa: str,
-    allow_unsigned: bool,
-    allow_unknown_signer: bool,
+    archive: zipfile.ZipFile, result: Verification, trusted: Sequence[bytes], tsa: str, allow_unsigned: bool
 ) -> None:
     names = set(archive.namelist())
     digest = bytes.fromhex(sha256_bytes(archive.read(MANIFEST)))
     if SIGNATURE in names or PUBLIC_KEY in names:
-        _check_signature(archive, digest, result, public_key, allow_unknown_signer)
-    elif public_key is not None:
-        result.problems.append(Problem(SIGNATURE, "missing", "a public key was given but the bundle is not signed"))
+        _check_signature(archive, digest, result, trusted)
     elif allow_unsigned:
         result.notes.append("未签名（按 --allow-unsigned 接受）unsigned, accepted by --allow-unsigned")
     else:
-        result.problems.append(Problem(SIGNATURE, "unsigned", "the bundle is not signed (--allow-unsigned accepts it)"))
+        result.problems.append(Problem(SIGNATURE, "unsigned", "证据包未签名 the bundle is not signed "
+                                                              "(--allow-unsigned accepts it)"))
     if TIMESTAMP in names:
         _check_timestamp(archive.read(TIMESTAMP), digest, result, tsa)
     elif tsa:
-        result.problems.append(Problem(TIMESTAMP, "missing", "a TSA fingerprint was given but there is no timestamp"))
+        result.problems.append(Problem(TIMESTAMP, "missing", "给出了时间戳机构指纹，但没有时间戳 no timestamp"))
 
 
-def _check_signature(
-    archive: zipfile.ZipFile, digest: bytes, result: Verification, trusted: bytes | None, allow_unknown_signer: bool
-) -> None:
-    """The signature against the manifest; a key nobody vouched for (no ``trusted``) proves nothing by itself."""
+def _check_signature(archive: zipfile.ZipFile, digest: bytes, result: Verification, trusted: Sequence[bytes]) -> None:
+    """The signature against the manifest, by one of the bureau's keys: any other signer proves nothing."""
     try:
         signature, key = archive.read(SIGNATURE), archive.read(PUBLIC_KEY)
     except KeyError as exc:
         result.problems.append(Problem(SIGNATURE if SIGNATURE in str(exc) else PUBLIC_KEY, "missing"))
         return
-    if trusted is not None and trusted.strip() != key.strip():
-        result.problems.append(Problem(PUBLIC_KEY, "signature", "not the public key given to check it"))
-        return
     try:
+        signer = key_fingerprint(key)
+        known = signer in {key_fingerprint(k) for k in trusted}
         verify_signature(key, signature, digest)
-    except ValueError as exc:
-        result.problems.append(Problem(PUBLIC_KEY, "signature", f"unreadable key: {exc}"))
+    except (ValueError, EvidenceError) as exc:
+        result.problems.append(Problem(PUBLIC_KEY, "signature", f"公钥无法读取 unreadable key: {exc}"))
     except InvalidSignature:
-        culprit = SIGNATURE if trusted is not None else f"{SIGNATURE} / {PUBLIC_KEY}"
-        result.problems.append(Problem(culprit, "signature", "signature does not match manifest.json"))
+        culprit = SIGNATURE if known else f"{SIGNATURE} / {PUBLIC_KEY}"
+        result.problems.append(Problem(culprit, "signature", "签名与 manifest.json 不符 signature does not match"))
     else:
-        if trusted is not None:
-            result.notes.append("签名有效 signature valid (manifest.json digest)")
-        elif allow_unknown_signer:
-            result.notes.append("签名有效，签名者未经确认（按 --allow-unknown-signer 接受）signer not vouched for")
+        if known:
+            result.notes.append(f"签名有效，签名者为本局公钥 signature valid by the bureau's key (sha256 {signer})")
+        elif not trusted:
+            result.problems.append(Problem(PUBLIC_KEY, "unknown-signer", "未配置本局公钥，无法确认签名者（设置 "
+                                           "ADWATCH_EVIDENCE_TRUSTED_KEYS 或 --public-key） no trusted key configured"))
         else:
-            detail = "anyone can re-sign a bundle: give the signer's key with --public-key (or --allow-unknown-signer)"
-            result.problems.append(Problem(PUBLIC_KEY, "unknown-signer", detail))
+            result.problems.append(Problem(PUBLIC_KEY, "unknown-signer", "签名者不是本局配置的公钥，证据包可能被改动后"
+                                           f"重新签名 signed by a key that is not the bureau's (sha256 {signer})"))
 
 
 def _check_timestamp(token: bytes, digest: bytes, result: Verification, tsa: str) -> None:

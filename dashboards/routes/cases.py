@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from dashboards.accounts import Session
-from dashboards.decisions import Case
+from dashboards.cases import Case
 from dashboards.detail import hit_view
 from dashboards.routes.review import screenshot_response
 from dashboards.web import attachment, redirect, render, require, require_post, services
@@ -105,8 +105,10 @@ async def export_case(request: Request, case_no: str) -> Response:
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "bundle.zip"
         # In a worker thread: the export opens its own connections and drives Chromium with its own event loop.
-        await run_in_threadpool(export_bundle, console.config.evidence, console.workflow.case_hit_ids(case.case_no),
-                                output, session.user.username, case.case_no)
+        register = console.workflow.register  # the logged-in account is the operator; custody names the people
+        await run_in_threadpool(export_bundle, console.config.evidence, register.hit_ids(case.case_no), output,
+                                register.display_name(session.user.username), case.case_no,
+                                register.custody_people(case.case_no))
         data = output.read_bytes()
     console.db.audit(session.user.username, "case.export", case.case_no)
     return Response(data, media_type="application/zip",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -85,3 +86,44 @@ def bundle(evidence_data: Path, collect_hits: list[str], tmp_path_factory: pytes
     run = run_evidence(["export", *collect_hits[:3], "-o", str(path), "--operator", "稽查员 inspector"], evidence_data)
     assert run.returncode == 0, run.output
     return path
+
+
+def reseal(path: Path, member: str, change, signing_key: Path | None = None) -> None:
+    """Change ``member`` as a forger would: its hash in manifest.json, manifest.sha256 and — with ``signing_key``
+    (the forger's own) — the signature and public key, all made anew, so every hash agrees."""
+    from evidence.manifest import sha256_bytes
+    from evidence.signing import sign_digest
+
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info.filename) for info in archive.infolist()}
+    members[member] = change(members[member])
+    manifest = json.loads(members["manifest.json"])
+    for entry in manifest["files"]:
+        if entry["path"] == member:
+            entry.update(sha256=sha256_bytes(members[member]), bytes=len(members[member]))
+    members["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+    digest = sha256_bytes(members["manifest.json"])
+    members["manifest.sha256"] = f"{digest}  manifest.json\n".encode()
+    if signing_key is not None:
+        members["signature/manifest.sig"], members["signature/public_key.pem"] = sign_digest(
+            signing_key, bytes.fromhex(digest)
+        )
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def new_signing_key(folder: Path, name: str) -> tuple[Path, Path]:
+    """A fresh Ed25519 key pair as PEM files: (private, public)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    private, public = folder / f"{name}.pem", folder / f"{name}.pub.pem"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public

@@ -9,6 +9,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from crawler.config import project_settings
+from evidence.config import EvidenceConfig
+from evidence.signing import trusted_keys
+from evidence.verify import verify_bundle
 from tests.evidence.conftest import flip_byte, requires_chromium, rewrite_zip, run_evidence
 from tests.evidence.tsa import LocalTSA
 
@@ -59,7 +63,7 @@ def test_signed_and_timestamped_bundle_verifies(
         evidence_data,
     )
     assert run.returncode == 0, run.output
-    assert "签名有效 signature valid" in run.stdout
+    assert "签名有效，签名者为本局公钥" in run.stdout
     assert "可信时间戳有效 timestamp valid" in run.stdout and "AdWatch Test TSA" in run.stdout
 
 
@@ -80,12 +84,40 @@ def test_timestamp_from_another_authority_fails(sealed: Path, evidence_data: Pat
     assert "signature/timestamp.tsr" in run.stdout
 
 
-def test_a_signature_nobody_vouched_for_fails_unless_accepted(sealed: Path, evidence_data: Path) -> None:
-    """#19: anyone can re-sign an edited bundle with a key of their own; without --public-key that proves nothing."""
+def test_a_signature_nobody_vouched_for_fails(sealed: Path, evidence_data: Path) -> None:
+    """#19: anyone can re-sign an edited bundle with a key of their own; with no key of the bureau's to check the
+    signer against, a signature proves nothing."""
     run = run_evidence(["verify", str(sealed)], evidence_data)
-    assert run.returncode == 1 and "签名者未经确认 UNKNOWN SIGNER: signature/public_key.pem" in run.stdout
-    accepted = run_evidence(["verify", str(sealed), "--allow-unknown-signer"], evidence_data)
-    assert accepted.returncode == 0, accepted.output
+    assert run.returncode == 1
+    assert "签名者未经确认 UNKNOWN SIGNER: signature/public_key.pem — 未配置本局公钥" in run.stdout
+
+
+def test_the_bureaus_own_signing_key_is_trusted_without_public_key(
+    sealed: Path, evidence_data: Path, signing_key: tuple[Path, Path]
+) -> None:
+    run = run_evidence(["verify", str(sealed)], evidence_data, {"ADWATCH_EVIDENCE_SIGNING_KEY": str(signing_key[0])})
+    assert run.returncode == 0, run.output
+    assert "签名有效，签名者为本局公钥" in run.stdout
+
+
+def test_pinned_keys_are_the_only_signers_trusted(
+    sealed: Path, evidence_data: Path, signing_key: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """ADWATCH_EVIDENCE_TRUSTED_KEYS pins the bureau's public keys: the signer's passes, any other fails."""
+    other = tmp_path / "other.pem"
+    other.write_bytes(
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    for pinned, passes in (([signing_key[1]], True), ([other], False)):
+        config = EvidenceConfig.from_settings(
+            project_settings({"ADWATCH_DATA_DIR": str(evidence_data), "ADWATCH_EVIDENCE_TRUSTED_KEYS": pinned})
+        )
+        result = verify_bundle(sealed, trusted_keys(config.trusted_keys, config.signing_key))
+        assert result.ok is passes, result.problems
+    assert [problem.kind for problem in result.problems] == ["unknown-signer"]
+    assert "签名者不是本局配置的公钥" in str(result.problems[0])
 
 
 def test_signature_by_another_key_fails(sealed: Path, evidence_data: Path, tmp_path: Path) -> None:
