@@ -58,6 +58,18 @@ VIOLATIONS = [
     ("clinic-painless", "不开刀不住院，微创无痛，随治随走", (), {A16}),
     ("hair-regrowth-cosmetic", "生发液让秃顶重新长出头发", (), {A17}),
     ("hospital-exclusive", "本院引进德国先进设备，国内独家", (), {A9}),
+    ("travel-time-no-property-noun", "10分钟车程直达市中心，15分钟到高铁站", (), {A26}),
+    ("planned-metro-at-the-door", "未来地铁6号线出口就在小区门口", (), {A26}),
+    ("rent-pays-the-loan", "首付5万，以租养贷，轻松当房东", (), {A26}),
+    ("refund-across-a-comma", "考试不过，全额退款", ("education",), {A24}),
+    ("share-of-learners-admitted", "90%学员考入重点高中", (), {A24}),
+    ("grows-in-value-on-the-shelf", "红木家具，越放越值钱", (), {A25}),
+    ("stake-multiplied", "区块链项目，投入1万，一年变100万", (), {A25}),
+    ("slimming-food", "代餐饼干，一吃就瘦", (), {A17}),
+    ("instant-whitening", "美白霜，一抹就白", (), {A28}),
+    ("wrinkles-by-percent", "使用28天，皱纹减少50%", (), {A28}),
+    ("mask-protects-fully", "医用口罩，防病毒率100%", ("medical_device",), {A16}),
+    ("pressure-down-for-good", "降压药，一次服用，永久降压", (), {A16}),
 ]
 
 COMPLIANT = [
@@ -102,6 +114,7 @@ COMPLIANT = [
     ("drink-responsibly", "饮酒请勿驾车，未成年人禁止饮酒", ()),
     ("charging-spec", "电池最大容量5000mAh，最快充电30分钟", ()),
     ("penalty-news", "近日，某公司因发布“祖传秘方、药到病除”的虚假广告被罚款20万元", ()),
+    ("hotel-by-the-airport", "酒店距离机场10分钟车程，提供免费接送", ()),
     ("fund-yield-sourced", "七日年化收益率2.35%（数据来源：基金公告，截至2024年3月31日）。基金有风险，投资需谨慎", ()),
 ]
 
