@@ -96,7 +96,8 @@ def check(
         else:
             print_report(Console(), text, result)
         return
-    errors = _check_stream(engine, source or click.get_binary_stream("stdin"), max_line_bytes)
+    stream: BinaryIO = source if source is not None else sys.stdin.buffer
+    errors = _check_stream(engine, stream, max_line_bytes)
     if errors:
         click.echo(f"{errors} 行无法检查 / {errors} input line(s) could not be checked", err=True)
         ctx.exit(1)

@@ -42,7 +42,7 @@ import rjieba
 try:  # optional: a much faster automaton for large alphabets (see _Scanner)
     import ahocorasick_rs as _ars
 except ImportError:  # pragma: no cover - depends on the environment
-    _ars = None
+    _ars = None  # type: ignore[assignment]
 
 from rules.classify import CategoryClassifier, Classification
 from rules.normalize import Normalized, normalize, normalize_term

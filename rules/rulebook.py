@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -387,7 +388,7 @@ def _field_path(loc: Sequence[int | str]) -> str:
 
 
 def _format_error(
-    source: str, rule_id: str | None, loc: Sequence[int | str], error: dict[str, Any], model: type[BaseModel]
+    source: str, rule_id: str | None, loc: Sequence[int | str], error: ErrorDetails, model: type[BaseModel]
 ) -> str:
     field = _field_path(loc) or "<top level>"
     message = error["msg"]
@@ -450,7 +451,7 @@ def _validate_rules(data: Any, source: str, articles: dict[str, Article]) -> tup
     if not isinstance(data, dict):
         return None, [f"{source}: field '<top level>': expected a mapping with 'version' and 'rules'"]
     problems: list[str] = []
-    raw_rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+    raw_rules: list[Any] = data["rules"] if isinstance(data.get("rules"), list) else []
     rules: list[Rule] = []
     for index, raw in enumerate(raw_rules):
         rule_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index + 1}"

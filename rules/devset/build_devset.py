@@ -399,7 +399,8 @@ RETURN_WORDS = ("收益", "回报", "年化", "升值", "增值", "分红", "利
 
 
 def _mandatory(category: str, rng: random.Random, omit: int | None) -> tuple[list[str], set[str]]:
-    parts, keys = [], set()
+    parts: list[str] = []
+    keys: set[str] = set()
     for index, (text, key) in enumerate(MANDATORY.get(category, [])):
         if index == omit:
             keys.add(key)
@@ -409,7 +410,13 @@ def _mandatory(category: str, rng: random.Random, omit: int | None) -> tuple[lis
 
 
 def _item(
-    category: str, number: int, body: list[str], keys: set[str], note: str, title: str, missing: set[str] = frozenset()
+    category: str,
+    number: int,
+    body: list[str],
+    keys: set[str],
+    note: str,
+    title: str,
+    missing: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, object]:
     item: dict[str, object] = {
         "id": f"gen-{category}-{number:03d}",
@@ -434,11 +441,11 @@ def build(rng: random.Random) -> list[dict[str, object]]:
         number = 0
         for round_ in range(3):
             for title, base in bases:
-                near = rng.sample(NEAR_MISSES[category], k=min(2, len(NEAR_MISSES[category])))
+                pair = rng.sample(NEAR_MISSES[category], k=min(2, len(NEAR_MISSES[category])))
                 mandatory, keys = _mandatory(category, rng, None)
                 number += 1
                 note = "合规：基本信息" + ("+近似合规表述" if round_ else "")
-                extras = near if round_ else near[:1]
+                extras = pair if round_ else pair[:1]
                 items.append(_item(category, number, [base, *extras, *mandatory], keys, note, title))
         for fragment, frag_keys, why in VIOLATIONS[category]:
             for _ in range(2):

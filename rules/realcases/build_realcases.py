@@ -114,7 +114,7 @@ def _checked(data: dict[str, Any], compliant_file: bool, where: str) -> dict[str
         "regulator": data.get("regulator") or "",
         "date": str(data.get("date") or ""),
         "source": {key: str(source.get(key) or "") for key in ("outlet", "title", "url", "published")},
-        "batch": (data.get("batch") or source.get("url")).strip(),
+        "batch": str(data.get("batch") or source.get("url") or "").strip(),
     }
 
 
