@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def document_text(title: str, body: str, image_alts: Iterable[str]) -> str:
@@ -36,9 +37,9 @@ class AdItem:
     http_status: int = 0
     content_hash: str = ""
     raw_ref: str = ""
-    fetch: dict = field(default_factory=dict)
+    fetch: dict[str, Any] = field(default_factory=dict)
     categories: list[str] = field(default_factory=list)
-    hits: list[dict] = field(default_factory=list)
+    hits: list[dict[str, Any]] = field(default_factory=list)
     risk: float = 0.0
     # Set when a rendered page was captured before it finished loading (see crawler/render.py).
     render_notes: list[str] = field(default_factory=list)

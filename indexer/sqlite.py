@@ -135,6 +135,14 @@ def hit_id(canonical_url: str, content_hash: str, rule_id: str, start: int) -> s
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
 
 
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (``lastrowid`` is typed optional: it is ``None`` only after other statements)."""
+    row_id = cursor.lastrowid
+    if row_id is None:  # pragma: no cover - an INSERT always sets it
+        raise sqlite3.InterfaceError("INSERT reported no rowid")
+    return row_id
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -390,10 +398,12 @@ class SqliteStore:
         now = _now()
         row = self.conn.execute("SELECT id FROM ads WHERE canonical_url = ?", (item.canonical_url,)).fetchone()
         if row is None:
-            ad_id = self.conn.execute(
-                "INSERT INTO ads(canonical_url, site, first_seen, last_seen) VALUES (?, ?, ?, ?)",
-                (item.canonical_url, item.site, now, now),
-            ).lastrowid
+            ad_id = _row_id(
+                self.conn.execute(
+                    "INSERT INTO ads(canonical_url, site, first_seen, last_seen) VALUES (?, ?, ?, ?)",
+                    (item.canonical_url, item.site, now, now),
+                )
+            )
             status = "new"
         else:
             ad_id = row["id"]
@@ -416,7 +426,7 @@ class SqliteStore:
         return SaveOutcome(status, ad_id, version_id, hit_ids)
 
     def _insert_version(self, ad_id: int, item: AdItem) -> int:
-        return self.conn.execute(
+        return _row_id(self.conn.execute(
             """INSERT INTO ad_versions(ad_id, content_hash, url, title, body, prices, price_texts, seller,
                    category_hints, image_alts, categories, risk, fetched_at, http_status, raw_ref, encoding_doubt)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -438,7 +448,7 @@ class SqliteStore:
                 item.raw_ref,
                 item.encoding_doubt,
             ),
-        ).lastrowid
+        ))
 
     def _insert_hit(self, ad_id: int, version_id: int, item: AdItem, hit: dict[str, Any], now: str) -> str:
         identifier = hit.get("hit_id") or hit_id(item.canonical_url, item.content_hash, hit["rule_id"], hit["start"])
@@ -481,10 +491,12 @@ class SqliteStore:
             "errors",
         )
         with self.transaction():
-            return self.conn.execute(
-                f"INSERT INTO crawl_runs({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                tuple(run[c] for c in columns),
-            ).lastrowid
+            return _row_id(
+                self.conn.execute(
+                    f"INSERT INTO crawl_runs({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    tuple(run[c] for c in columns),
+                )
+            )
 
     # --- reading ---
 
@@ -551,7 +563,7 @@ class SqliteStore:
         }
 
     def integrity_ok(self) -> bool:
-        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
     # --- the storage interface (indexer.backend.AdIndex) ---
 
