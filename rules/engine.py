@@ -393,7 +393,7 @@ class RuleEngine:
     def __init__(self, rulebook: Rulebook) -> None:
         self.rulebook = rulebook
         self.rulebook_version = rulebook.version
-        self.rules: list[Rule] = list(rulebook.rules)
+        self.rules: list[Rule] = [rule for rule in rulebook.rules if rule.kind != "price_history"]
         self.classifier = CategoryClassifier(rulebook.categories)
         self._compiled = [_CompiledRule.build(rule, index) for index, rule in enumerate(self.rules)]
         self._editorial_cues = frozenset(_norm_all(rulebook.editorial_cues))

@@ -6,10 +6,10 @@ they find as hits.  A *promotion episode* is the run of consecutive
 observations that show the same reference price above the current price: the
 comparison began at its first observation.
 
-Legal references (law, article, article key) are data in ``PRICE_RULES``.
-Article numbers of 《明码标价和禁止价格欺诈规定》 (国家市场监督管理总局令第56号,
-2022-07-01) that could not be checked against the official text when this was
-written are marked ``verified=False`` and say so in every hit's explanation.
+The rules themselves are rulebook entries (``rulebook/price_history.yaml``) citing
+``rulebook/articles.yaml``: an article of 《明码标价和禁止价格欺诈规定》 (国家市场监督管理总局令
+第56号, 2022-07-01) whose number could not be checked against the official text is
+marked ``verified: false`` there, and every hit citing it says so in its explanation.
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-PRICE_LAW = "中华人民共和国价格法"
-RULES_2022 = "明码标价和禁止价格欺诈规定"
+from rules.rulebook import load_rulebook
+
 UNVERIFIED_NOTE = "（条号未经官方文本核实 article number unverified）"
-# 《价格法》第四十条: liability for the unfair price conduct of its 第十四条.
-PENALTY = "《价格法》第四十条：责令改正，没收违法所得，可以并处违法所得五倍以下的罚款；情节严重的，责令停业整顿"
 
 
 @dataclass(frozen=True)
 class PriceRule:
+    """A price-history rule of the rulebook (``price_history.yaml``) with what its article says of itself."""
+
     rule_id: str
     law: str
     article: str
@@ -35,40 +36,27 @@ class PriceRule:
     severity: str
     verified: bool
     description: str
+    penalty: str
 
 
-PRICE_RULES: dict[str, PriceRule] = {
-    rule.rule_id: rule
-    for rule in (
-        PriceRule(
-            "price-raise-then-discount",
-            RULES_2022,
-            "明码标价和禁止价格欺诈规定第十九条第三项；价格法第十四条第四项",
-            "明码标价和禁止价格欺诈规定第十九条",
-            "high",
-            True,
-            "先涨后降：促销前不久提价，再以提价后的价格为“原价”打折",
-        ),
-        PriceRule(
-            "price-reference-above-7day-low",
-            RULES_2022,
-            "明码标价和禁止价格欺诈规定第十四条第二款",
-            "明码标价和禁止价格欺诈规定第十四条",
-            "high",
-            False,
-            "被比较价格（原价/划线价）高于价格比较前七日内的最低成交价格",
-        ),
-        PriceRule(
-            "price-discount-mismatch",
-            RULES_2022,
-            "明码标价和禁止价格欺诈规定第十九条第四项；价格法第十四条第四项",
-            "明码标价和禁止价格欺诈规定第十九条",
-            "medium",
-            True,
-            "标示的折扣与实际价格不符（误导性的数字标示价格）",
-        ),
-    )
-}
+@cache
+def price_rules() -> dict[str, PriceRule]:
+    """The rulebook's ``price_history`` rules by id, read once."""
+    book = load_rulebook()
+    return {
+        rule.id: PriceRule(
+            rule.id,
+            rule.law,
+            rule.article,
+            rule.article_key,
+            rule.severity,
+            book.articles[rule.article_key].verified,
+            rule.explanation,
+            rule.penalty,
+        )
+        for rule in book.rules
+        if rule.kind == "price_history"
+    }
 
 
 @dataclass(frozen=True)
@@ -109,7 +97,7 @@ class PriceFinding:
     end: int = 0
 
     def hit(self) -> dict[str, object]:
-        rule = PRICE_RULES[self.rule_id]
+        rule = price_rules()[self.rule_id]
         note = "" if rule.verified else UNVERIFIED_NOTE
         return {
             "rule_id": rule.rule_id,
@@ -122,7 +110,7 @@ class PriceFinding:
             "start": self.start,
             "end": self.end,
             "explanation": f"{rule.description}：{self.explanation}{note}",
-            "penalty": PENALTY,
+            "penalty": rule.penalty,
         }
 
 

@@ -42,21 +42,6 @@ COMMERCIAL_LEXICON = "commercial_cues"
 CATEGORY_FILE = "categories.yaml"
 ARTICLE_FILE = "articles.yaml"
 
-CATEGORY_LABELS: dict[str, str] = {
-    "medical_service": "医疗服务",
-    "drug": "药品",
-    "medical_device": "医疗器械",
-    "health_food": "保健食品",
-    "food": "普通食品",
-    "cosmetics": "化妆品",
-    "investment": "收藏品/投资理财",
-    "education": "教育培训",
-    "real_estate": "房地产",
-    "agriculture": "农资",
-    "general": "一般商品",
-}
-CATEGORY_KEYS: tuple[str, ...] = tuple(CATEGORY_LABELS)
-
 Severity = Literal["high", "medium", "low"]
 
 
@@ -178,7 +163,7 @@ class Rule(StrictModel):
     categories: list[str] = Field(min_length=1)
     excluded_categories: list[str] = Field(default_factory=list)
     severity: Severity
-    kind: Literal["match", "absence"] = "match"
+    kind: Literal["match", "absence", "price_history"] = "match"
     patterns: list[Pattern] = Field(default_factory=list)
     requires: list[list[str]] = Field(default_factory=list)
     required: list[Requirement] = Field(default_factory=list)
@@ -228,6 +213,8 @@ class Rule(StrictModel):
             raise ValueError("a 'match' rule needs at least one entry in 'patterns'")
         if self.kind == "absence" and not self.required:
             raise ValueError("an 'absence' rule needs at least one entry in 'required'")
+        if self.kind == "price_history" and (self.patterns or self.required):
+            raise ValueError("a 'price_history' rule is found over price history: it takes no 'patterns' or 'required'")
         return self
 
     def applies_to(self, categories: Sequence[str]) -> str | None:
@@ -676,3 +663,13 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
 
 ARTICLE_KEYS: tuple[str, ...] = tuple(load_articles())
 """The article keys of the default rulebook, in the order results list them."""
+
+
+def _category_labels() -> dict[str, str]:
+    """Category key → Chinese label, in the order of the default rulebook's ``categories.yaml`` (one place for both)."""
+    data = _read_yaml(DEFAULT_RULEBOOK_DIR / CATEGORY_FILE, CATEGORY_FILE)
+    return {key: spec["label"] for key, spec in data["categories"].items()}
+
+
+CATEGORY_LABELS: dict[str, str] = _category_labels()
+CATEGORY_KEYS: tuple[str, ...] = tuple(CATEGORY_LABELS)

@@ -195,4 +195,12 @@ def test_every_cited_article_is_listed_and_unverified_numbers_are_marked() -> No
     assert cited <= set(articles)
     assert all(rule.law and rule.penalty for rule in book.rules)
     unverified = {key for key, article in articles.items() if not article.verified}
-    assert unverified and all(key.startswith("广告审查暂行办法") for key in unverified)
+    assert unverified and all(key.startswith(("广告审查暂行办法", "明码标价和禁止价格欺诈规定")) for key in unverified)
+
+
+def test_price_rules_are_rulebook_entries_the_text_engine_leaves_to_the_price_history() -> None:
+    book = load_rulebook()
+    price = {rule.id for rule in book.rules if rule.kind == "price_history"}
+    assert price == {"price-raise-then-discount", "price-reference-above-7day-low", "price-discount-mismatch"}
+    assert price.isdisjoint(rule.id for rule in RuleEngine(book).rules)
+    assert {rule.law for rule in book.rules if rule.id in price} == {"明码标价和禁止价格欺诈规定"}
