@@ -6,6 +6,8 @@
   runs dry; a local crawl writes on ``spider_idle`` instead).
 * ``fleet_request_failed(request)``: a fleet worker's request ended in its errback, so the page
   gave nothing and its lease can be released.
+* ``hits_added(ad_ids)``: hits were stored on these ads after the crawl (price tricks, market
+  findings over the whole crawl); the index pipeline sends those ads to the search engine.
 """
 
 from __future__ import annotations
@@ -13,3 +15,4 @@ from __future__ import annotations
 items_stored = object()
 store_flush_requested = object()
 fleet_request_failed = object()
+hits_added = object()

@@ -95,11 +95,16 @@ def hit_documents(item: AdItem, text: ItemText, when: str = "") -> list[dict[str
     return [_hit_document(item, hit, text.text, shared) for hit in item.hits]
 
 
+def item_hit_id(item: AdItem, hit: dict[str, Any]) -> str:
+    """A hit's id: the stored one when the hit was read back from the store (findings made after a crawl are keyed
+    otherwise), else the one its URL, content, rule and offset give."""
+    return str(hit.get("hit_id") or hit_id(item.canonical_url, item.content_hash, hit["rule_id"], int(hit["start"])))
+
+
 def _hit_document(item: AdItem, hit: dict[str, Any], text: str, shared: dict[str, Any]) -> dict[str, Any]:
-    """A hit read back from the store keeps its stored id: findings made after a crawl are keyed otherwise."""
     start, end = int(hit["start"]), int(hit["end"])
     doc = {
-        "hit_id": hit.get("hit_id") or hit_id(item.canonical_url, item.content_hash, hit["rule_id"], start), **shared,
+        "hit_id": item_hit_id(item, hit), **shared,
         "rule_id": hit["rule_id"], "law": hit.get("law", ""), "article": hit.get("article", ""),
         "article_key": hit.get("article_key", ""), "severity": hit.get("severity", ""),
         "category": hit.get("category", ""), "matched": hit.get("matched", ""), "start": start, "end": end,

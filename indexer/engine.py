@@ -37,7 +37,7 @@ from indexer import bodies
 from indexer.backend import AdQuery, AdResults, HitQuery, HitResults, IndexResult, Rejection, Review
 from indexer.bodies import MAPPING_VERSION, Action, Names
 from indexer.clients import RETRYABLE_STATUSES, EngineClient, ndjson
-from indexer.documents import REVIEW_FIELDS, ItemText, ad_document, ad_key, fetched_at, hit_documents
+from indexer.documents import REVIEW_FIELDS, ItemText, ad_document, ad_key, fetched_at, hit_documents, item_hit_id
 from indexer.ledger import Ledger
 
 logger = logging.getLogger(__name__)
@@ -304,7 +304,7 @@ class EngineIndex:
 
     def _plan(self, item: AdItem, previous: dict[str, Any] | None, force: bool) -> ItemPlan:
         key = ad_key(item.canonical_url)
-        if previous and previous.get("content_hash") == item.content_hash and not force:
+        if previous and previous.get("content_hash") == item.content_hash and not force and _holds_hits(previous, item):
             last_seen = max(fetched_at(item), previous.get("last_seen") or "")
             return ItemPlan(item, [], bodies.ad_seen(self.names.ads_index, key, last_seen))
         text = ItemText.of(item)
@@ -521,3 +521,13 @@ def _item_from_docs(ad: dict[str, Any], hits: list[dict[str, Any]]) -> AdItem:
     item.hits = [{key: hit.get(key) for key in _HIT_KEYS} for hit in sorted(hits, key=lambda h: h["start"])]
     return item
 
+
+
+def _holds_hits(previous: dict[str, Any], item: AdItem) -> bool:
+    """Whether the index holds every hit of ``item`` already.
+
+    A crawl's item of unchanged content carries the hits its text gives; findings stored after the crawl (price
+    tricks, market findings) come back on the item read from the store, and are written though the content is the same.
+    """
+    held = set(previous.get("hit_ids") or ())
+    return all(item_hit_id(item, hit) in held for hit in item.hits)

@@ -654,6 +654,18 @@ class SqliteStore:
         for row in versions:
             yield self._item_from_row(row)
 
+    def current_items(self, ad_ids: Iterable[int]) -> list[AdItem]:
+        """The current version of each of ``ad_ids`` as an item with every hit (findings stored after a crawl too)."""
+        wanted = sorted(set(ad_ids))
+        if not wanted:
+            return []
+        rows = self.conn.execute(
+            f"""SELECT a.canonical_url, a.site, v.* FROM ads a JOIN ad_versions v ON v.id = a.current_version
+                WHERE a.id IN ({", ".join("?" * len(wanted))}) ORDER BY a.id""",
+            wanted,
+        )
+        return [self._item_from_row(row) for row in rows]
+
     def _item_from_row(self, row: sqlite3.Row) -> AdItem:
         item = AdItem(
             url=row["url"],

@@ -18,12 +18,15 @@ import pytest
 from crawler.urls import canonical_url
 from indexer.backend import HitQuery
 from indexer.documents import ItemText, hit_documents
+from indexer.engine import EngineIndex
 from indexer.sqlite import SqliteStore
 from rules.price_tricks import Observation, find_tricks, stated_discounts
 from sandbox.manifest import HONEST_DISCOUNTS, PRICE_TRICKS, flashsale_truth
 from sandbox.server import SandboxWeb
 from sandbox.sites.flashsale import LISTINGS
 from tests.conftest import REPO, CrawlRun
+from tests.indexer.conftest import drop, unique_prefix
+from tests.support.engines import EngineNode
 
 # --- the detectors -----------------------------------------------------------------------------
 
@@ -129,9 +132,9 @@ def _environment(data_dir: Path) -> dict[str, str]:
     return {**env, "ADWATCH_DATA_DIR": str(data_dir)}
 
 
-def crawl_on(day: date, web: SandboxWeb, data_dir: Path) -> CrawlRun:
+def crawl_on(day: date, web: SandboxWeb, data_dir: Path, extra_env: dict[str, str] | None = None) -> CrawlRun:
     moment = f"{day.isoformat()}T12:00:00+08:00"
-    env = _environment(data_dir)
+    env = {**_environment(data_dir), **(extra_env or {})}
     site_url = f"flashsale={web.base_urls['flashsale']}"
     proc = subprocess.run(
         [sys.executable, "-c", _TRAVEL, moment, "crawl", "flashsale", "--base-url", site_url],
@@ -146,13 +149,27 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def rounds(shop: tuple[SandboxWeb, Calendar], data_dir: Path) -> dict[date, list[dict]]:
-    """Crawl the flashsale shop on each round's date; the hits (as `adwatch hits` lists them) after each round."""
+def search_engine(opensearch_node: EngineNode) -> Iterator[EngineIndex]:
+    """The index the rounds' crawls write to, on the session's real OpenSearch node, under its own prefix."""
+    index = EngineIndex(opensearch_node.client(), prefix=unique_prefix("prices"), replicas=0)
+    yield index
+    drop(index)
+    index.close()
+
+
+@pytest.fixture(scope="module")
+def rounds(
+    shop: tuple[SandboxWeb, Calendar], data_dir: Path, opensearch_node: EngineNode, search_engine: EngineIndex
+) -> dict[date, list[dict]]:
+    """Crawl the flashsale shop on each round's date, into the store and OpenSearch; the hits (as `adwatch hits`
+    lists them from the store) after each round."""
     web, calendar = shop
+    engine = {"ADWATCH_INDEX": opensearch_node.index_url, "ADWATCH_INDEX_PREFIX": search_engine.names.prefix,
+              "ADWATCH_INDEX_REPLICAS": "0"}
     listed: dict[date, list[dict]] = {}
     for day in ROUNDS:
         calendar.today = day
-        run = crawl_on(day, web, data_dir)
+        run = crawl_on(day, web, data_dir, engine)
         assert run.returncode == 0, run.stderr
         hits = _run_cli(["hits", "--site", "flashsale", "--format", "jsonl"], data_dir)
         listed[day] = [json.loads(line) for line in hits.splitlines()]
@@ -226,4 +243,17 @@ def test_an_index_built_from_the_store_keys_price_findings_by_their_stored_ids(
         stored = {hit["hit_id"] for hit in store.search_hits(HitQuery(size=10_000, current_only=False)).hits}
         indexed = {doc["hit_id"] for item in store.iter_items() for doc in hit_documents(item, ItemText.of(item))}
     assert any(hit["rule_id"].startswith("price-") for hit in rounds[ROUNDS[4]])
+    assert indexed == stored
+
+
+@pytest.mark.timeout(900)  # five real crawls, slow on a loaded machine
+def test_findings_stored_after_a_crawl_reach_the_search_engine_without_a_rebuild(
+    rounds: dict[date, list[dict]], data_dir: Path, search_engine: EngineIndex
+) -> None:
+    price_rules = tuple({hit["rule_id"] for hit in rounds[ROUNDS[4]] if hit["rule_id"].startswith("price-")})
+    with SqliteStore(data_dir / "adwatch.db") as store:
+        stored = {hit["hit_id"] for hit in store.search_hits(HitQuery(size=10_000, rule_ids=price_rules)).hits}
+    search_engine.refresh()
+    indexed = {hit["hit_id"] for hit in search_engine.search_hits(HitQuery(size=10_000, rule_ids=price_rules)).hits}
+    assert len(stored) == len(PRICE_TRICKS)
     assert indexed == stored

@@ -21,6 +21,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.config import AdWatchConfig
 from crawler.items import AdItem
+from crawler.signals import hits_added
 from indexer.market_counts import CountSighting, MarketCounts
 from indexer.price_history import PriceHistory
 from indexer.sqlite import SqliteStore
@@ -96,6 +97,8 @@ class MarketCheckPipeline:
         self.data = load_market_data()
         self.priced: list[PricedListing] = []
         self.counted: list[CountSighting] = []
+        self.signals = crawler.signals
+        self.flagged: set[int] = set()
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -136,9 +139,13 @@ class MarketCheckPipeline:
                     history, self.config.sales_min_gain, self.config.sales_review_share
                 ):
                     self._save(prices, ad_id, finding, sighting.canonical_url)
+        flagged, self.flagged = sorted(self.flagged), set()
+        if flagged:
+            self.signals.send_catch_log(signal=hits_added, ad_ids=flagged)
 
     def _save(self, prices: PriceHistory, ad_id: int, finding: Finding, url: str) -> None:
         prices.save_findings(ad_id, [_StoredFinding(finding, url, self.data)])
+        self.flagged.add(ad_id)
         self.stats.inc_value(f"market/hit/{finding.rule_id}")
 
 

@@ -19,6 +19,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.config import AdWatchConfig
 from crawler.items import AdItem
+from crawler.signals import hits_added
 from indexer.price_history import PriceHistory, PriceSighting
 from indexer.sqlite import SqliteStore
 from rules.price_tricks import find_tricks
@@ -52,6 +53,7 @@ class PriceHistoryPipeline:
         self.store_config = store_config
         self.config = config
         self.sightings: list[PriceSighting] = []
+        self.signals = crawler.signals
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -78,10 +80,12 @@ class PriceHistoryPipeline:
             prices = PriceHistory(store)
             ad_ids = prices.record(sightings)
             self.stats.inc_value("price/observed", len(ad_ids))
-            for ad_id in ad_ids:
-                self._check(prices, ad_id)
+            flagged = [ad_id for ad_id in ad_ids if self._check(prices, ad_id)]
+        if flagged:
+            self.signals.send_catch_log(signal=hits_added, ad_ids=flagged)
 
-    def _check(self, prices: PriceHistory, ad_id: int) -> None:
+    def _check(self, prices: PriceHistory, ad_id: int) -> bool:
+        """Find and store the price tricks of one ad; whether it has any."""
         findings = find_tricks(
             prices.history(ad_id),
             compare_days=self.config.compare_days,
@@ -92,3 +96,4 @@ class PriceHistoryPipeline:
         for finding in findings:
             self.stats.inc_value(f"price/hit/{finding.rule_id}")
             self.stats.inc_value("price/hits")
+        return bool(findings)
