@@ -27,6 +27,8 @@ from typing import Any, BinaryIO
 import redis
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
+from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
 
 from crawler.config import AdWatchConfig, project_settings
 from crawler.exceptions import FleetError
@@ -139,7 +141,7 @@ class FleetIngestSpider(Spider):
         reader = StreamReader(self.queue, self.config)
         while True:
             try:
-                entries = reader.read()
+                entries = await asyncio.to_thread(reader.read)  # the pipelines go on while Redis answers
             except redis.RedisError as exc:
                 self.crawler.stats.inc_value("fleet/redis_error")
                 logger.warning("Item stream unreachable: %s", exc)
@@ -183,14 +185,25 @@ class FleetIngestSpider(Spider):
         self._ack([entry_id])
 
     def _ack(self, entry_ids: list[bytes]) -> None:
-        if not entry_ids:
-            return
+        """Acknowledge stored entries, in a thread: one that never gets there is read again and stored once."""
+        if entry_ids:
+            acked = deferToThread(self._ack_now, entry_ids)
+            acked.addCallbacks(self._acked, self._ack_failed, callbackArgs=(len(entry_ids),))
+
+    def _acked(self, _: Any, count: int) -> None:
+        self.crawler.stats.inc_value("fleet/ingest/acked", count)
+
+    def _ack_failed(self, failure: Failure) -> None:
+        self.crawler.stats.inc_value("fleet/redis_error")
+        logger.warning("Could not acknowledge stored items (they will be read again, and stored once): %s",
+                       failure.getErrorMessage())
+
+    def _ack_now(self, entry_ids: list[bytes]) -> None:
         stream = self.queue.key("items")
         with self.queue.redis.pipeline(transaction=True) as pipe:
             pipe.xack(stream, INGEST_GROUP, *entry_ids)
             pipe.xdel(stream, *entry_ids)
             pipe.execute()
-        self.crawler.stats.inc_value("fleet/ingest/acked", len(entry_ids))
 
 
 def run_ingest(url: str, overrides: dict[str, Any] | None = None) -> None:

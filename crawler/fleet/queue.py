@@ -3,10 +3,13 @@
 Every change that must not be half made is one Lua script, run atomically by Redis, with
 Redis's own clock (machines' clocks may differ):
 
-* ``lease`` hands out a site's next request only while the site has fewer requests in flight
-  (leased, fleet-wide) than its profile's concurrency and its download delay has passed since the
-  last hand-out; it first returns expired leases to the head of the queue (a worker died or hung),
-  and moves a request whose lease expired ``max_attempts`` times to the site's dead list;
+* ``lease`` hands out a site's next request only while the site has fewer requests being downloaded
+  (fleet-wide) than its profile's concurrency and its download delay has passed since the last
+  hand-out.  Like Scrapy's per-domain concurrency it counts downloads, not pages being parsed: a
+  worker reports downloads ended with its next lease call, which frees their places while their
+  leases are held until the pages are settled.  It first returns expired leases to the head of the
+  queue (a worker died or hung), and moves a request whose lease expired ``max_attempts`` times to
+  the site's dead list;
 * ``complete`` settles a leased page in one step: its items go onto the item stream, the requests
   it found go through the site's Bloom filter onto the queue, and the lease is released.  A worker
   killed before it leaves no trace: the lease expires and the page is fetched again.  Each hand-out
@@ -16,10 +19,10 @@ Redis's own clock (machines' clocks may differ):
 
 Keys, under ``ADWATCH_FLEET_PREFIX``: ``q:<site>`` (request ids, FIFO), ``req:<site>`` (id →
 serialised request), ``lease:<site>`` (id → deadline, ms), ``tries:<site>``, ``dead:<site>``,
-``next:<site>`` (the next hand-out allowed, ms), ``crawl:<site>`` (the number of the site's current crawl,
-counted up by each start), ``seen:<site>`` (Bloom filter bits), ``admitted:<site>``
-(requests admitted since the crawl was started, for ``max_pages``), ``ids``, ``sites``, ``items``
-(the stream), ``worker:<id>`` (a worker's heartbeat).
+``next:<site>`` (the next hand-out allowed, ms), ``fetching:<site>`` (leased ids not yet downloaded),
+``crawl:<site>`` (the number of the site's current crawl, counted up by each start), ``seen:<site>``
+(Bloom filter bits), ``admitted:<site>`` (requests admitted since the crawl was started, for
+``max_pages``), ``ids``, ``sites``, ``items`` (the stream), ``worker:<id>`` (a worker's heartbeat).
 """
 
 from __future__ import annotations
@@ -46,10 +49,15 @@ STALE = -1
 _LEASE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 6, #ARGV do
+  local id, token = string.match(ARGV[i], '^(.-)/(.*)$')
+  if redis.call('HGET', KEYS[7], id) == token then redis.call('SREM', KEYS[10], id) end
+end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
 for i = #expired, 1, -1 do
   local id = expired[i]
   redis.call('ZREM', KEYS[3], id)
+  redis.call('SREM', KEYS[10], id)
   if redis.call('HINCRBY', KEYS[4], id, 1) >= tonumber(ARGV[4]) then
     local payload = redis.call('HGET', KEYS[2], id)
     redis.call('HDEL', KEYS[2], id)
@@ -64,13 +72,14 @@ local handed = {}
 local crawl = redis.call('GET', KEYS[9]) or '0'
 local delay = tonumber(ARGV[2])
 while #handed < 2 * tonumber(ARGV[5]) do
-  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[1]) then break end
+  if redis.call('SCARD', KEYS[10]) >= tonumber(ARGV[1]) then break end
   if now < tonumber(redis.call('GET', KEYS[6]) or '0') then break end
   local id = redis.call('LPOP', KEYS[1])
   if not id then break end
   local payload = redis.call('HGET', KEYS[2], id)
   if payload then
     redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), id)
+    redis.call('SADD', KEYS[10], id)
     if delay > 0 then redis.call('SET', KEYS[6], now + delay, 'PX', delay + 1000) end
     local token = redis.call('INCR', KEYS[8])
     redis.call('HSET', KEYS[7], id, token)
@@ -87,6 +96,7 @@ if lease ~= '' then
   local id, token = string.match(lease, '^(.-)/(.*)$')
   if redis.call('HGET', KEYS[9], id) ~= token then return -1 end
   if redis.call('ZREM', KEYS[3], id) == 0 then redis.call('LREM', KEYS[1], 1, id) end
+  redis.call('SREM', KEYS[10], id)
   redis.call('HDEL', KEYS[2], id)
   redis.call('HDEL', KEYS[4], id)
   redis.call('HDEL', KEYS[9], id)
@@ -210,7 +220,7 @@ class FleetQueue:
         return ":".join((self.config.prefix, *parts))
 
     def site_keys(self, site: str) -> dict[str, str]:
-        names = ("q", "req", "lease", "tries", "dead", "next", "seen", "admitted", "holder", "crawl")
+        names = ("q", "req", "lease", "tries", "dead", "next", "seen", "admitted", "holder", "crawl", "fetching")
         return {name: self.key(name, site) for name in names}
 
     def start_crawl(self, site: str) -> None:
@@ -228,14 +238,19 @@ class FleetQueue:
         leases = self.lease_many(site, politeness, 1)
         return leases[0] if leases else None
 
-    def lease_many(self, site: str, politeness: Politeness, count: int) -> list[Lease]:
-        """Up to ``count`` of the site's next requests, as many as its politeness allows now, in one round trip."""
+    def lease_many(self, site: str, politeness: Politeness, count: int, downloaded: Sequence[str] = ()) -> list[Lease]:
+        """Up to ``count`` of the site's next requests, as many as its politeness allows now, in one round trip.
+
+        ``downloaded``: leases whose download has ended since the last call; their places are freed first
+        (the leases themselves are held until their pages are settled).
+        """
         keys = self.site_keys(site)
         lease_ms = int(self.config.lease_seconds * 1000)
         crawl, handed = self._lease(
             keys=[*(keys[n] for n in ("q", "req", "lease", "tries", "dead", "next", "holder")), self.key("ids"),
-                  keys["crawl"]],
-            args=[politeness.concurrency, int(politeness.delay * 1000), lease_ms, self.config.max_attempts, count],
+                  keys["crawl"], keys["fetching"]],
+            args=[politeness.concurrency, int(politeness.delay * 1000), lease_ms, self.config.max_attempts, count,
+                  *downloaded],
         )
         return [Lease(handed[i].decode(), handed[i + 1], int(crawl)) for i in range(0, len(handed), 2)]
 
@@ -258,7 +273,7 @@ class FleetQueue:
                 politeness.max_pages]
         result = self._complete(
             keys=[*(keys[n] for n in ("q", "req", "lease", "tries", "seen", "admitted")), self.key("items"),
-                  self.key("ids"), keys["holder"]],
+                  self.key("ids"), keys["holder"], keys["fetching"]],
             args=[*head, *(part for item in items for part in item), *args],
         )
         if result == STALE:

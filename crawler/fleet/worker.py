@@ -29,13 +29,16 @@ from scrapy.dupefilters import BaseDupeFilter
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.request import request_from_dict
 from twisted.internet.task import LoopingCall
+from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
 
 from crawler.config import AdWatchConfig, project_settings
 from crawler.exceptions import EvidenceError
 from crawler.fleet.config import FleetConfig
-from crawler.fleet.queue import FleetQueue, Lease, Outgoing, Politeness, is_start_marker
+from crawler.fleet.queue import FleetQueue, Lease, Outgoing, Politeness, Settled, is_start_marker
 from crawler.profiles import Profile, load_profiles
 from crawler.signals import fleet_request_failed
 from crawler.spiders.profile import ProfileSpider
@@ -45,6 +48,10 @@ logger = logging.getLogger(__name__)
 
 #: Request meta key: the lease a request (and any redirect or retry of it) was fetched under.
 LEASE_META_KEY = "adwatch_fleet_lease"
+
+#: Pages a crawler holds leased at most, downloaded or not, in multiples of its site's concurrency: a bound on
+#: the pages waiting here to be parsed while their places fetch others.
+MAX_HELD = 2
 
 #: What a worker's crawlers run with, over the project's settings: the fleet's Bloom filter as the
 #: duplicate filter, no local item pipelines or crawl reports (the ingest's), and no
@@ -134,6 +141,12 @@ class FleetWorkerMiddleware:
         self.raw_dir = AdWatchConfig.from_settings(crawler.settings).raw_dir
         self.stats = crawler.stats
         self.leases: set[str] = set()
+        self.fetching: set[str] = set()  # leases handed to the engine, not yet downloaded
+        self.downloaded: list[str] = []  # leases downloaded since the last lease call: their places are freed by it
+        self.settling: set[str] = set()
+        self._polling = False
+        self._poll_again = False
+        self.robots: dict[str, Any] = {}  # netloc → the robots.txt parser the downloader built for it
         self.page_times: deque[float] = deque()
         self.pages = 0
         self.last_page = 0.0
@@ -151,6 +164,7 @@ class FleetWorkerMiddleware:
             (self._failed, fleet_request_failed),
             (self._failed, signals.request_dropped),
             (self._errored, signals.spider_error),
+            (self._robots_parsed, signals.robots_parsed),
         ):
             crawler.signals.connect(handler, signal=signal)
 
@@ -183,17 +197,31 @@ class FleetWorkerMiddleware:
                 loop.stop()
         self._loops.clear()
 
-    def poll(self) -> None:
-        """Take leases while the site has room, here and fleet-wide."""
-        room = self.politeness.concurrency - len(self.leases)
+    def poll(self, at_once: bool = False) -> None:
+        """Take leases while the site has room, here and fleet-wide: one lease call at a time, in a thread.
+
+        ``at_once`` (a place was just freed) asks again as soon as a call in progress answers.
+        """
+        concurrency = self.politeness.concurrency
+        room = min(concurrency - len(self.fetching), MAX_HELD * concurrency - len(self.leases))
         if room <= 0:
             return
-        try:
-            leases = self.queue.lease_many(self.site, self.politeness, room)
-        except redis.RedisError as exc:
-            self.stats.inc_value("fleet/redis_error")
-            logger.warning("Fleet queue unreachable for %s: %s", self.site, exc)
+        if self._polling:
+            self._poll_again = self._poll_again or at_once
             return
+        self._polling = True
+        downloaded, self.downloaded = self.downloaded, []
+        asked = deferToThread(self.queue.lease_many, self.site, self.politeness, room, downloaded)
+        asked.addCallbacks(self._leased, self._call_failed, errbackArgs=("lease",))
+        asked.addBoth(self._polled)
+
+    def _polled(self, _: Any) -> None:
+        self._polling = False
+        if self._poll_again:
+            self._poll_again = False
+            self.poll()
+
+    def _leased(self, leases: list[Lease]) -> None:
         for lease in leases:
             try:
                 self._take(lease)
@@ -201,9 +229,19 @@ class FleetWorkerMiddleware:
                 self.stats.inc_value("fleet/take_error")
                 logger.exception("Could not take a request of %s", self.site)
 
+    def _call_failed(self, failure: Failure, what: str) -> None:
+        """A fleet call that failed (Redis down even after its retries): counted and logged; the next tick retries."""
+        self.stats.inc_value("fleet/redis_error" if failure.check(redis.RedisError) else "fleet/error")
+        if what == "settle":
+            logger.error("Could not settle a page of %s (its lease will expire and it is fetched again): %s",
+                         self.site, failure.value)
+        else:
+            logger.warning("Fleet %s failed for %s: %s", what, self.site, failure.getErrorMessage())
+
     def _take(self, lease: Lease) -> None:
         """Fetch a leased request; only a request handed to the engine has its lease renewed."""
         self.stats.inc_value("fleet/leased")
+        self.fetching.add(lease.lease_id)  # held fleet-wide until reported downloaded or settled
         if lease.crawl != self.crawl_number:
             self.crawl_number = lease.crawl
             self.spider.forget_links()  # type: ignore[union-attr]
@@ -243,26 +281,52 @@ class FleetWorkerMiddleware:
         yield  # the page's output went to the fleet, none to the local engine
 
     def settle(self, lease_id: str, items: Iterable[Any], requests: Iterable[Request]) -> None:
-        """Send a page's items and requests and release its lease in one step (see FleetQueue.settle)."""
+        """Send a page's items and requests and release its lease in one step (see FleetQueue.settle).
+
+        The page's output is serialised here; the Redis call runs in a thread, so the reactor goes on
+        fetching and parsing while it waits for Redis.
+        """
+        if lease_id in self.settling:
+            return
         records = {ref: self._raw(ref) for ref in {getattr(item, "raw_ref", "") for item in items} if ref}
         encoded = [(json.dumps(dataclasses.asdict(item), ensure_ascii=False).encode(), records.get(item.raw_ref, b""))
                    for item in items]
-        outgoing = [self._outgoing(request) for request in requests]
-        try:
-            settled = self.queue.settle(self.site, lease_id, encoded, outgoing, self.politeness)
-        except redis.RedisError as exc:
-            self.stats.inc_value("fleet/redis_error")
-            logger.error("Could not settle a page of %s (its lease will expire and it is fetched again): %s",
-                         self.site, exc)
-            return
-        finally:
-            self.leases.discard(lease_id)
-            self.poll()  # the freed place is taken now, not at the next tick
+        outgoing = [self._outgoing(request) for request in requests if not self._forbidden(request)]
+        self.settling.add(lease_id)
+        sent = deferToThread(self.queue.settle, self.site, lease_id, encoded, outgoing, self.politeness)
+        sent.addCallbacks(self._settled, self._call_failed, errbackArgs=("settle",))
+        sent.addBoth(self._released, lease_id)
+
+    def _settled(self, settled: Settled) -> None:
         if settled.stale:
             self.stats.inc_value("fleet/stale_lease")
             return
         for name in ("items", "queued", "seen", "over_limit"):
             self.stats.inc_value(f"fleet/{name}", getattr(settled, name))
+
+    def _released(self, _: Any, lease_id: str) -> None:
+        self.settling.discard(lease_id)
+        self.leases.discard(lease_id)
+        self.fetching.discard(lease_id)
+        self.poll(at_once=True)  # the freed place is taken now, not at the next tick
+
+    def _robots_parsed(self, robotparser: Any, request: Request, **_: Any) -> None:
+        self.robots[urlparse_cached(request).netloc] = robotparser
+
+    def _forbidden(self, request: Request) -> bool:
+        """Whether robots.txt forbids ``request``, judged as RobotsTxtMiddleware would once it is fetched.
+
+        Such a request is dropped here, not queued: it would take a lease and a fleet-wide place for nothing.
+        """
+        parser = self.robots.get(urlparse_cached(request).netloc)
+        if parser is None or request.meta.get("dont_obey_robotstxt"):
+            return False
+        settings = self.crawler.settings
+        agent = settings["ROBOTSTXT_USER_AGENT"] or request.headers.get(b"User-Agent", settings["USER_AGENT"])
+        if parser.allowed(request.url, agent):
+            return False
+        self.stats.inc_value("robotstxt/forbidden")
+        return True
 
     def _raw(self, raw_ref: str) -> bytes:
         """A page's raw WARC record, byte for byte, for the ingest's own archive (evidence reads it there)."""
@@ -289,6 +353,11 @@ class FleetWorkerMiddleware:
             self._failed(response.request)
 
     def _page(self, response: Response, **_: Any) -> None:
+        lease_id = response.meta.get(LEASE_META_KEY)
+        if lease_id in self.fetching:  # downloaded: its place is freed (the lease is held until settled)
+            self.fetching.discard(lease_id)
+            self.downloaded.append(lease_id)
+            self.poll(at_once=True)
         now = time.time()
         self.pages += 1
         self.last_page = now
@@ -308,16 +377,16 @@ class FleetWorkerMiddleware:
             f"site:{self.site}:last": self.last_page,
             f"site:{self.site}:in_flight": len(self.leases),
         }
-        try:
-            self.queue.renew(self.site, self.leases)
-            with self.queue.redis.pipeline(transaction=False) as pipe:
-                pipe.hset(key, mapping=fields)
-                pipe.expire(key, max(2, int(self.config.heartbeat * 3 + 1)))
-                pipe.execute()
-        except redis.RedisError as exc:
-            self.stats.inc_value("fleet/redis_error")
-            logger.warning("Fleet heartbeat failed for %s: %s", self.site, exc)
+        sent = deferToThread(self._publish, key, fields, list(self.leases))
+        sent.addErrback(self._call_failed, "heartbeat")
 
+    def _publish(self, key: str, fields: dict[str, Any], leases: list[str]) -> None:
+        """Renew the leases and publish the pace (in a thread)."""
+        self.queue.renew(self.site, leases)
+        with self.queue.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, max(2, int(self.config.heartbeat * 3 + 1)))
+            pipe.execute()
 
 def run_worker(url: str, sites: Iterable[str] = (), overrides: dict[str, Any] | None = None) -> None:
     """Run a worker for ``sites`` (every profile when empty) until stopped (Ctrl-C, SIGTERM)."""

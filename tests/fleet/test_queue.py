@@ -76,6 +76,21 @@ def test_concurrency_holds_for_every_worker_together(redis_server: RedisServer, 
     assert queue.lease(SITE, two) is not None
 
 
+def test_a_download_ended_frees_its_place_while_its_lease_is_held(redis_server: RedisServer,
+                                                                  queue: FleetQueue) -> None:
+    queue.settle(SITE, "", [], [page(f"http://a/{n}") for n in range(4)], FREE)
+    two = Politeness(concurrency=2, delay=0)
+    first, second = queue.lease_many(SITE, two, 2)
+    assert queue.lease(SITE, two) is None
+    [third] = queue_on(redis_server).lease_many(SITE, two, 5, downloaded=[first.lease_id])  # parsed, not settled
+    assert third.payload == b"http://a/2" and queue.lease(SITE, two) is None
+    assert queue.renew(SITE, [first.lease_id]) == 1  # still leased: a worker dying now gives the page back
+    assert queue.lease_many(SITE, two, 5, downloaded=[first.lease_id]) == []  # reported twice: freed once
+    assert queue.settle(SITE, first.lease_id, [(b"{}", b"")], [], two).items == 1
+    assert queue.settle(SITE, second.lease_id, [], [], two).items == 0
+    assert [lease.payload for lease in queue.lease_many(SITE, two, 5)] == [b"http://a/3"]
+
+
 def test_one_round_trip_leases_as_many_as_the_site_allows(queue: FleetQueue) -> None:
     queue.settle(SITE, "", [], [page(f"http://a/{n}") for n in range(5)], FREE)
     assert [lease.payload for lease in queue.lease_many(SITE, Politeness(concurrency=2, delay=0), 5)] == [
