@@ -120,15 +120,17 @@ class CaseRegister:
         return len(legacy)
 
     def custody_people(self, case_no: str) -> dict[str, Any]:
-        """Who confirmed the case's ads and hits, who asked for the transfer and who approved it, by name."""
+        """Who confirmed the case's ads and hits (asking for a transfer confirms them), who asked for the transfer
+        and who approved it, by name."""
         case = self.get(case_no)
         if case is None:
             return {}
         ids = self.hit_ids(case_no)
         confirmers = self.db.conn.execute(
             f"""SELECT actor FROM decisions WHERE action = 'confirm' AND hit_id IN ({', '.join('?' * len(ids))})
+                UNION SELECT actor FROM ad_decisions WHERE action = 'transfer' AND note = ?
                 UNION SELECT actor FROM ad_decisions WHERE action = 'confirm' AND ad_key IN
-                (SELECT ad_key FROM ad_decisions WHERE action = 'transfer' AND note = ?)""", [*ids, case_no])
+                (SELECT ad_key FROM ad_decisions WHERE action = 'transfer' AND note = ?)""", [*ids, case_no, case_no])
         return {"confirmed_by": sorted(self.display_name(row[0]) for row in confirmers),
                 "requested_by": self.display_name(case.requested_by),
                 "approved_by": self.display_name(case.approved_by or "") if case.status != "rejected" else "",

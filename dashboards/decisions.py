@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from crawler.exceptions import AdWatchError
@@ -26,6 +27,7 @@ from dashboards.cases import CASE_NO, Case, CaseError, CaseRegister
 from dashboards.catalog import Catalog
 from dashboards.db import ConsoleDB, utc_now
 from dashboards.leads import Hit, Lead, fetch_hits, group_hits
+from evidence.store import EvidenceStore
 from indexer.backend import AdIndex, HitQuery, Review
 from indexer.sqlite import SqliteStore
 
@@ -46,6 +48,10 @@ AUDIT_LABELS = {
 DOCUMENT_NO = re.compile(r"^[\w\-()（）〔〕\[\]号第字 ]{1,60}$")
 
 
+#: Captures evidence for the hits given that have none; returns those still without (evidence.ondemand).
+Capture = Callable[[list[str]], list[str]]
+
+
 class DecisionError(AdWatchError):
     """A decision that cannot be made (unknown hit, missing reason, case number taken …)."""
 
@@ -58,9 +64,12 @@ def _detail(reason_label: str, note: str) -> str:
 class Workflow:
     """Decisions on ads and hits, over the console database and the search backend."""
 
-    def __init__(self, db: ConsoleDB, backend: AdIndex, store: SqliteStore, catalog: Catalog) -> None:
+    def __init__(self, db: ConsoleDB, backend: AdIndex, store: SqliteStore, catalog: Catalog,
+                 evidence: EvidenceStore | None = None, capture: Capture | None = None) -> None:
         self.db, self.backend, self.store, self.catalog = db, backend, store, catalog
         self.register = CaseRegister(db)
+        #: Where evidence is recorded, and how the missing is captured: a transfer holds no ad without evidence.
+        self.evidence, self.capture = evidence, capture
 
     # --- reading ---
 
@@ -305,6 +314,7 @@ class Workflow:
         if not hits:
             raise DecisionError("该广告的命中均已排除，无可移送 every hit of the ad is dismissed")
         hit_ids = [i for hit in hits for i in hit.hit_ids]
+        self.require_evidence(hit_ids)
         if existing is not None and existing.status == "approved":
             self._write_status(hit_ids, "transferred", user, f"移送稽查 {case_no}")
         else:
@@ -341,13 +351,36 @@ class Workflow:
         except CaseError as exc:
             raise DecisionError(str(exc)) from exc
 
-    def approve(self, user: User, case_no: str) -> Case:
+    def missing_evidence(self, hit_ids: list[str]) -> list[str]:
+        """The hits of ``hit_ids`` without evidence (none when evidence is not tracked here)."""
+        if self.evidence is None:
+            return []
+        return [hit_id for hit_id in hit_ids if not self.evidence.captured([hit_id])]
+
+    def require_evidence(self, hit_ids: list[str]) -> None:
+        """Capture what has no evidence yet; refuse if any ad still has none."""
+        missing = self.missing_evidence(hit_ids)
+        if missing and self.capture is not None:
+            missing = self.capture(missing)
+        if missing:
+            raise DecisionError(f"以下命中未能取证，不能移送 no evidence could be captured for: {', '.join(missing)}")
+
+    def approve(self, user: User, case_no: str, inspector: str = "") -> Case:
+        """Approve a request: its hits are transferred (their evidence captured first, if any lacks it).  A case
+        asked for outside the console (``adwatch evidence case add``) may have no inspector yet: name one here."""
         case = self._open_case(case_no)
-        self._write_status(self.case_hit_ids(case_no), "transferred", user, f"移送稽查 {case_no}")
+        inspector = case.inspector or inspector.strip()
+        if not inspector:
+            raise DecisionError("须先指定承办稽查人员 the case needs an inspector before approval")
+        if not case.inspector:
+            self._check_inspector(inspector)
+        hit_ids = self.case_hit_ids(case_no)
+        self.require_evidence(hit_ids)
+        self._write_status(hit_ids, "transferred", user, f"移送稽查 {case_no}")
         with self.db.transaction() as conn:
-            conn.execute("UPDATE cases SET status = 'approved', approved_by = ?, approved_at = ? WHERE case_no = ?",
-                         (user.username, utc_now(), case_no))
-            self.db.audit(user.username, "case.approve", case_no, f"承办：{case.inspector}")
+            conn.execute("UPDATE cases SET status = 'approved', inspector = ?, approved_by = ?, approved_at = ? "
+                         "WHERE case_no = ?", (inspector, user.username, utc_now(), case_no))
+            self.db.audit(user.username, "case.approve", case_no, f"承办：{inspector}")
         return self.case(case_no)  # type: ignore[return-value]
 
     def reject(self, user: User, case_no: str, note: str = "") -> Case:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from crawler.monitor import MonitorStore
@@ -13,6 +14,7 @@ from dashboards.catalog import Catalog, catalog
 from dashboards.config import ConsoleConfig
 from dashboards.db import ConsoleDB
 from dashboards.decisions import Workflow
+from evidence.ondemand import capture_missing
 from evidence.store import EvidenceStore
 from indexer.backend import AdIndex
 from indexer.backends import open_index
@@ -57,8 +59,9 @@ class Services:
         self.store = SqliteStore(config.base.db_path)
         self.backend: AdIndex = self.store if not config.index.target.is_engine else open_index(
             config.index.target, config.index)
-        self.workflow = Workflow(self.db, self.backend, self.store, self.catalog)
         self.evidence = EvidenceStore(config.evidence.db_path)
+        self.workflow = Workflow(self.db, self.backend, self.store, self.catalog, self.evidence,
+                                 partial(capture_missing, config.evidence))
         self.workflow.register.adopt_legacy(self.evidence)
         self.monitor = MonitorStore(config.monitor.db_path)
         self.schedule_engine = make_engine(config.schedule.db_url)

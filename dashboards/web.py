@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
 
 from dashboards.accounts import ROLES, Session
 from dashboards.cases import CASE_STATUS_LABELS
@@ -149,3 +150,12 @@ def local_path(next_url: str | None, default: str = "/") -> str:
     if not next_url or not next_url.startswith("/") or next_url.startswith("//") or "\\" in next_url:
         return default
     return next_url
+
+
+async def capture_first(request: Request, hit_ids: list[str]) -> None:
+    """Capture the evidence a transfer needs before the workflow asks for it, in a worker thread (it drives
+    Chromium): the workflow then finds it, and the event loop is never held up by a browser."""
+    console = services(request)
+    missing = console.workflow.missing_evidence(hit_ids)
+    if missing and console.workflow.capture is not None:
+        await run_in_threadpool(console.workflow.capture, missing)

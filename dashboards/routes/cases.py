@@ -14,7 +14,7 @@ from dashboards.accounts import Session
 from dashboards.cases import Case
 from dashboards.detail import hit_view
 from dashboards.routes.review import screenshot_response
-from dashboards.web import attachment, redirect, render, require, require_post, services
+from dashboards.web import attachment, capture_first, redirect, render, require, require_post, services
 from evidence.export import export_bundle
 
 router = APIRouter()
@@ -47,7 +47,8 @@ async def case_list(request: Request) -> Response:
     cases = [case for case in console.workflow.cases(_visible_statuses(session)) if _mine(session, case)]
     hits = {case.case_no: console.backend.get_hit(case.hit_id) for case in cases}
     sizes = {case.case_no: len(console.workflow.case_hit_ids(case.case_no)) for case in cases}
-    return render(request, "cases.html", cases=cases, hits=hits, case_sizes=sizes)
+    inspectors = [u for u in console.accounts.list("inspector") if u.active] if session.user.can("approve") else []
+    return render(request, "cases.html", cases=cases, hits=hits, case_sizes=sizes, inspectors=inspectors)
 
 
 @router.get("/cases/{case_no}")
@@ -73,8 +74,10 @@ async def case_screenshot(request: Request, case_no: str) -> Response:
 
 @router.post("/cases/{case_no}/approve")
 async def approve(request: Request, case_no: str) -> Response:
-    session, _ = await require_post(request, "approve")
-    services(request).workflow.approve(session.user, case_no)
+    session, form = await require_post(request, "approve")
+    workflow = services(request).workflow
+    await capture_first(request, workflow.case_hit_ids(case_no[:64]))
+    workflow.approve(session.user, case_no, str(form.get("inspector", ""))[:64])
     return redirect("/cases")
 
 

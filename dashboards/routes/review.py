@@ -12,7 +12,7 @@ from dashboards.detail import SCREENSHOT, hit_view, lead_evidence, package_membe
 from dashboards.exports import queue_csv
 from dashboards.queue import QueueFilter, search_leads
 from dashboards.stats import chart_data
-from dashboards.web import attachment, redirect, render, require, require_post, services
+from dashboards.web import attachment, capture_first, redirect, render, require, require_post, services
 from indexer.backend import AD_SORTS, AdQuery
 from rules.engine import ARTICLE_KEYS
 
@@ -94,6 +94,7 @@ async def decide(request: Request, hit_id: str) -> Response:
 async def transfer(request: Request, hit_id: str) -> Response:
     session, form = await require_post(request, "review")
     hit = _hit_or_404(request, hit_id)
+    await capture_first(request, services(request).workflow.lead_of(hit["hit_id"]).hit_ids)
     services(request).workflow.request_transfer(session.user, hit["hit_id"], str(form.get("case_no", "")),
                                                 str(form.get("inspector", ""))[:64], str(form.get("note", ""))[:500],
                                                 join=form.get("join") == "1")

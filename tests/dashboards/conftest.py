@@ -100,7 +100,7 @@ def csrf_of(client: httpx.Client) -> str:
 
 
 def copy_crawl(crawled: CrawlRun, target: Path) -> Path:
-    shutil.copytree(crawled.data_dir, target, ignore=shutil.ignore_patterns("logs", "raw"))
+    shutil.copytree(crawled.data_dir, target, ignore=shutil.ignore_patterns("logs"))  # raw: evidence is built from it
     return target
 
 

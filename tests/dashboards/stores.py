@@ -6,11 +6,14 @@ Items go through the crawler's own normalise and rule-check stages (``NormaliseP
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from scrapy.utils.test import get_crawler
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from crawler.config import project_settings
 from crawler.items import AdItem
@@ -27,6 +30,7 @@ from rules.price_tricks import find_tricks
 CURE_CLAIM = "本品根治糖尿病，有效率98%"
 SUPERLATIVE = "国家级最好的纯棉T恤，舒适透气"
 HARMLESS = "纯棉T恤，舒适透气，尺码齐全"
+RAW_REF = "crawl.warc.gz#0"
 
 
 def checked_ad(url: str, site: str, title: str, body: str, fetched_at: str, *, prices: list[str] | None = None,
@@ -34,7 +38,7 @@ def checked_ad(url: str, site: str, title: str, body: str, fetched_at: str, *, p
     """An item as the crawl pipeline hands it to the store: normalised, then checked by the real rule engine."""
     crawler = get_crawler()
     item = AdItem(url=url, site=site, canonical_url=url, title=title, body=body, seller=seller,
-                  price_texts=prices or [], fetched_at=fetched_at, http_status=200, raw_ref="crawl.warc.gz#0")
+                  price_texts=prices or [], fetched_at=fetched_at, http_status=200, raw_ref=RAW_REF)
     item = NormalisePipeline(crawler).process_item(item)
     return RuleCheckPipeline(crawler, shared_engine(None)).process_item(item)
 
@@ -56,14 +60,29 @@ def add_price_hits(store: SqliteStore, url: str, site: str, fetched_at: str) -> 
 
 
 def console_config(data_dir: Path, **overrides: object) -> ConsoleConfig:
-    """The console's configuration with everything under ``data_dir`` and the SQLite store as backend."""
+    """The console's configuration with everything under ``data_dir`` and the SQLite store as backend; evidence a
+    transfer captures is built from the raw archive alone (the ads' hosts exist nowhere: no browser is started)."""
     return ConsoleConfig.from_settings(project_settings(
         {"ADWATCH_DATA_DIR": str(data_dir), "ADWATCH_DB_PATH": "", "ADWATCH_CONSOLE_DB_PATH": "",
-         "ADWATCH_INDEX": "", **overrides}))
+         "ADWATCH_INDEX": "", "ADWATCH_EVIDENCE_DIR": "", "ADWATCH_EVIDENCE_SCREENSHOT_ENABLED": False, **overrides}))
+
+
+def write_raw_archive(data_dir: Path) -> None:
+    """The crawl's raw archive the checked ads point at (``crawl.warc.gz#0``): one response, as the crawl's
+    raw-archive middleware writes it."""
+    raw = data_dir / "raw" / RAW_REF.partition("#")[0]
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    with raw.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        body = f"<html><body><h1>糖友神药</h1><p>{CURE_CLAIM}</p></body></html>".encode()
+        writer.write_record(writer.create_warc_record("http://healthfood.test/item/1.html", "response",
+                                                      payload=io.BytesIO(body), http_headers=headers))
 
 
 @contextmanager
 def open_services(data_dir: Path, **overrides: object) -> Iterator[Services]:
+    write_raw_archive(data_dir)
     services = Services(console_config(data_dir, **overrides))
     try:
         yield services

@@ -18,7 +18,7 @@ from indexer.sqlite import SqliteStore
 from sandbox.catalog import XSS_PAYLOAD
 from tests.conftest import CrawlRun
 from tests.dashboards.conftest import BACKENDS, Console, browser_login, console_on, copy_crawl, csrf_of
-from tests.dashboards.stores import CURE_CLAIM, checked_ad
+from tests.dashboards.stores import CURE_CLAIM, checked_ad, write_raw_archive
 
 SCRIPT = "<script>window.__xss=(window.__xss||[]).concat('script')</script>"
 IMG = "<img src=x onerror=\"window.__xss=(window.__xss||[]).concat('img')\">"
@@ -44,6 +44,7 @@ def hostile(request: pytest.FixtureRequest, crawled: CrawlRun, tmp_path: Path) -
     assert first.hits and second.hits, "the rule engine flags the hostile listings"
     with SqliteStore(data_dir / "adwatch.db") as store:
         store.save_items([first, second])
+    write_raw_archive(data_dir)  # what the listings' raw_ref points at: a transfer builds their evidence from it
     with console_on(request, data_dir, request.param) as served:
         yield served
 
