@@ -70,3 +70,19 @@ def test_deciding_an_old_ad_brings_every_place_of_a_hit_to_its_decision(old_desk
     old_desk.workflow.decide_ad(User("boss", "王科长", "chief", True), MEDICAL, "confirm")
 
     assert _statuses(old_desk, DISEASE_TITLE, DISEASE_BODY, MEDICAL) == ["confirmed", "confirmed", "dismissed"]
+
+
+def test_cases_an_older_cli_kept_in_the_store_join_the_register(tmp_path: Path) -> None:
+    """Before the one register, `adwatch evidence case add` kept its cases in the store: the console adopts them."""
+    with open_services(tmp_path) as services:
+        hits = save(services.store, checked_ad("http://mall.test/item/2.html", "mall", "纯棉T恤", SUPERLATIVE, FETCHED))
+    with sqlite3.connect(tmp_path / "adwatch.db") as conn:
+        conn.execute("CREATE TABLE cases (case_id TEXT NOT NULL, hit_id TEXT NOT NULL, added_at TEXT NOT NULL, "
+                     "PRIMARY KEY (case_id, hit_id))")
+        conn.executemany("INSERT INTO cases VALUES ('AJ-2025-9', ?, '2025-12-01T00:00:00+00:00')", [(h,) for h in hits])
+
+    with open_services(tmp_path) as services:
+        case = services.workflow.case("AJ-2025-9")
+        assert (case.status, case.hit_id, case.requested_by) == ("requested", hits[0], "命令行（旧案件）")
+        assert services.workflow.case_hit_ids("AJ-2025-9") == hits
+        assert services.store.conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'cases'").fetchone()[0] == 0

@@ -295,6 +295,45 @@ def test_chiefs_own_request_is_approved_at_once(desk: Desk) -> None:
     assert desk.status(hit) == "transferred"
 
 
+def test_a_transfer_captures_the_evidence_its_ads_lack(desk: Desk) -> None:
+    """#15: the crawl captured nothing for these ads; asking for the transfer packages them from the raw archive."""
+    assert desk.workflow.missing_evidence(desk.cure_ids) == desk.cure_ids
+
+    desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
+
+    assert desk.workflow.missing_evidence(desk.cure_ids) == []
+    rows = [desk.services.evidence.get(hit_id) for hit_id in desk.cure_ids]
+    assert {row.status for row in rows} == {"ok"} and len({row.package for row in rows}) == 1  # one ad
+    assert (desk.services.config.evidence.evidence_dir / rows[0].package).is_file()
+
+
+def test_an_ad_whose_evidence_cannot_be_captured_is_not_transferred(desk: Desk) -> None:
+    (desk.services.config.base.raw_dir / "crawl.warc.gz").unlink()  # the raw archive lost; the page is nowhere
+
+    with pytest.raises(DecisionError, match="未能取证，不能移送"):
+        desk.workflow.request_transfer(desk.chief, desk.cure_ids[0], "A-2026-001", "cop")
+
+    assert desk.workflow.case("A-2026-001") is None
+    assert [desk.status(h) for h in desk.cure_ids] == ["pending"] * 3
+    assert desk.services.evidence.get(desk.cure_ids[0]).status == "missing"
+
+
+def test_a_case_asked_for_outside_the_console_is_approved_with_an_inspector(desk: Desk) -> None:
+    """The register is one: a case the CLI asked for (no inspector yet) is the chief's to approve, naming one."""
+    desk.workflow.register.request("CLI-2026-1", desk.superlative_ids, "", "命令行提请", "clerk")
+
+    with pytest.raises(DecisionError, match="须先指定承办稽查人员"):
+        desk.workflow.approve(desk.chief, "CLI-2026-1")
+    with pytest.raises(DecisionError, match="承办人须为在岗的稽查人员账号"):
+        desk.workflow.approve(desk.chief, "CLI-2026-1", "rev")
+    case = desk.workflow.approve(desk.chief, "CLI-2026-1", "cop")
+
+    assert (case.status, case.inspector, case.note, case.requested_by) == ("approved", "cop", "命令行提请", "clerk")
+    assert [desk.status(h) for h in desk.superlative_ids] == ["transferred"] * 2
+    people = desk.workflow.register.custody_people("CLI-2026-1")
+    assert (people["approved_by"], people["inspector"], people["requested_by"]) == ("boss", "稽查乙（cop）", "clerk")
+
+
 @pytest.mark.parametrize("action", ["confirm", "dismiss", "reopen"])
 def test_a_transferred_hit_cannot_be_decided_again(desk: Desk, action: str) -> None:
     hit = desk.cure_ids[0]
