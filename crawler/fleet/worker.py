@@ -146,6 +146,7 @@ class FleetWorkerMiddleware:
         self.settling: set[str] = set()
         self._polling = False
         self._poll_again = False
+        self._beating = False
         self.robots: dict[str, Any] = {}  # netloc → the robots.txt parser the downloader built for it
         self.page_times: deque[float] = deque()
         self.pages = 0
@@ -241,25 +242,30 @@ class FleetWorkerMiddleware:
     def _take(self, lease: Lease) -> None:
         """Fetch a leased request; only a request handed to the engine has its lease renewed."""
         self.stats.inc_value("fleet/leased")
-        self.fetching.add(lease.lease_id)  # held fleet-wide until reported downloaded or settled
         if lease.crawl != self.crawl_number:
             self.crawl_number = lease.crawl
             self.spider.forget_links()  # type: ignore[union-attr]
         data = pickle.loads(lease.payload)
         if is_start_marker(data):
-            self.leases.add(lease.lease_id)
+            self._hold(lease.lease_id)
             deferred_from_coro(self._issue_start(lease.lease_id))
             return
         request = request_from_dict(data, spider=self.spider)
         request.meta[LEASE_META_KEY] = lease.lease_id
-        self.leases.add(lease.lease_id)
+        self._hold(lease.lease_id)
         self.crawler.engine.crawl(request)
+
+    def _hold(self, lease_id: str) -> None:
+        """A lease renewed until its page is settled, and a place held fleet-wide until it is downloaded."""
+        self.leases.add(lease_id)
+        self.fetching.add(lease_id)
 
     async def _issue_start(self, lease_id: str) -> None:
         try:
             requests = await self.spider.start_requests_of_crawl()  # type: ignore[union-attr]
         except Exception:
             self.leases.discard(lease_id)  # not renewed: the marker comes back for another try
+            self.fetching.discard(lease_id)
             logger.exception("Could not build the start requests of %s", self.site)
             return
         self.settle(lease_id, [], requests)
@@ -364,7 +370,9 @@ class FleetWorkerMiddleware:
         self.page_times.append(now)
 
     def heartbeat(self) -> None:
-        """Renew this crawler's leases and publish its pace under the worker's key."""
+        """Renew this crawler's leases and publish its pace under the worker's key (one beat at a time)."""
+        if self._beating:
+            return
         while self.page_times and self.page_times[0] < time.time() - 60:
             self.page_times.popleft()
         key = self.queue.key("worker", self.worker)
@@ -377,8 +385,13 @@ class FleetWorkerMiddleware:
             f"site:{self.site}:last": self.last_page,
             f"site:{self.site}:in_flight": len(self.leases),
         }
+        self._beating = True
         sent = deferToThread(self._publish, key, fields, list(self.leases))
         sent.addErrback(self._call_failed, "heartbeat")
+        sent.addBoth(self._beaten)
+
+    def _beaten(self, _: Any) -> None:
+        self._beating = False
 
     def _publish(self, key: str, fields: dict[str, Any], leases: list[str]) -> None:
         """Renew the leases and publish the pace (in a thread)."""
@@ -387,6 +400,7 @@ class FleetWorkerMiddleware:
             pipe.hset(key, mapping=fields)
             pipe.expire(key, max(2, int(self.config.heartbeat * 3 + 1)))
             pipe.execute()
+
 
 def run_worker(url: str, sites: Iterable[str] = (), overrides: dict[str, Any] | None = None) -> None:
     """Run a worker for ``sites`` (every profile when empty) until stopped (Ctrl-C, SIGTERM)."""
