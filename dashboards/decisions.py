@@ -113,6 +113,16 @@ class Workflow:
     def case_hit_ids(self, case_no: str) -> list[str]:
         return self.register.hit_ids(case_no)
 
+    def case_leads(self, case_no: str) -> list[tuple[Lead, list[str]]]:
+        """The ads the case holds, in the order they joined it, each with the ids of its hits in the case."""
+        held = self.case_hit_ids(case_no)
+        leads: dict[tuple[str, str], tuple[Lead, list[str]]] = {}
+        for hit_id in held:
+            if not any(hit_id in ids for _, ids in leads.values()) and self.backend.get_hit(hit_id) is not None:
+                lead = self.lead_of(hit_id)
+                leads[(lead.ad_key, lead.content_hash)] = (lead, [i for i in lead.hit_ids if i in held])
+        return list(leads.values())
+
     def case_of_hit(self, hit_id: str) -> Case | None:
         row = self.db.conn.execute(
             """SELECT k.* FROM cases k JOIN case_hits c ON c.case_no = k.case_no

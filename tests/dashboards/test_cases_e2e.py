@@ -119,6 +119,9 @@ def test_a_case_from_two_ads_to_a_verified_bundle(signed_console: tuple[Console,
     assert "已移送" in chief.locator(f"tr[data-case='{CASE_NO}']").inner_text()
     chief.goto(f"{console.url}/cases/{CASE_NO}")
     assert f"移送说明：{NOTE}" in chief.locator("#case").inner_text()
+    ads = chief.locator("#case-ads tr[data-hit]")  # the case page lists both ads, with their hits in the case
+    assert ads.count() == 2
+    assert sorted(int(n) for n in ads.locator("td.num").all_inner_texts()) == sorted([len(first_ad), len(second_ad)])
     with chief.expect_download() as download:
         chief.click("#export-case")
     bundle = tmp_path / "case.zip"
