@@ -1,4 +1,4 @@
-// AdWatch console: select-all in the queue and the ECharts charts. No inline scripts (CSP forbids them).
+// AdWatch console: select-all in the queue, a progress line on slow forms and the ECharts charts. No inline scripts (CSP forbids them).
 (function () {
   "use strict";
   var all = document.getElementById("select-all");
@@ -7,6 +7,14 @@
       document.querySelectorAll('#queue input[name="hit_id"]').forEach(function (box) { box.checked = all.checked; });
     });
   }
+  // A form that may take a while (a transfer captures the evidence its ads lack) says so while it works.
+  document.querySelectorAll("form[data-busy]").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      var line = form.querySelector(".busy-line");
+      if (line) { line.textContent = form.getAttribute("data-busy"); line.hidden = false; }
+      form.querySelectorAll("button[type=submit]").forEach(function (button) { button.disabled = true; });
+    });
+  });
   if (typeof echarts === "undefined") { return; }
 
   function readJSON(id) {

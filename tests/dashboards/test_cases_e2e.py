@@ -100,6 +100,10 @@ def test_a_case_from_two_ads_to_a_verified_bundle(signed_console: tuple[Console,
     reviewer.goto(f"{console.url}/hits/{uncaptured}")
     reviewer.click("#confirm")
     reviewer.wait_for_load_state()
+    # While a transfer works (capturing what lacks evidence) its form says so (a submit event only, not sent).
+    reviewer.evaluate("document.getElementById('transfer-form').dispatchEvent(new Event('submit'))")
+    assert "正在为未取证的广告取证" in reviewer.locator("#transfer-progress").inner_text()
+    assert reviewer.locator("#transfer").is_disabled()
     _request(reviewer, console, uncaptured)
     _request(reviewer, console, joined, join=True)
     reviewer.context.close()
