@@ -60,7 +60,7 @@ async def case_detail(request: Request, case_no: str) -> Response:
     if hit is None:
         raise HTTPException(404, "案件的命中已不在索引中 the case's hit is no longer indexed")
     return render(request, "detail.html", view=hit_view(console, hit), case=case, read_only=True, reasons={},
-                  case_leads=console.workflow.case_leads(case.case_no),
+                  case_leads=console.workflow.case_leads(case.case_no), site_titles=console.sites.titles,
                   dispositions=console.workflow.dispositions(case.case_no), kinds=console.catalog.dispositions,
                   penalty_kind=console.catalog.penalty_disposition,
                   site_title=console.sites.titles.get(hit["site"], hit["site"]))
