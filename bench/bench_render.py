@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 PROFILE = """name: benchrender
 group: bench
 base_url: {base_url}
+private_network: true
 start_urls: ['/bench/index.html?count={pages}']
 render: js
 render_wait: {{selector: '.desc p, main li a', timeout: 10}}
