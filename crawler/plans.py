@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import hashlib
+import io
 import math
 import os
 import re
@@ -31,6 +32,8 @@ import yaml
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 
 from crawler.exceptions import PlanError
 
@@ -686,24 +689,55 @@ def save_plan(directories: list[Path], edit: PlanEdit, known_sites: Mapping[str,
         raise PlanError("ADWATCH_SCHEDULE_DIRS 为空 is empty")
     texts = read_plan_files(directories)
     path = _file_of_plan(texts, edit.replaces) if edit.replaces else directories[0] / edit.new_file
-    data = yaml.safe_load(texts[path]) if path in texts else {}
-    data = data if isinstance(data, dict) else {}
-    entries = list(data.get("plans") or [])
-    index = next((i for i, p in enumerate(entries) if isinstance(p, dict) and p.get("id") == edit.replaces), None)
-    if index is None:
-        entries.append(edit.entry)
-    else:
-        entries[index] = edit.entry
-    data["plans"] = entries
-    if edit.windows:
-        data["windows"] = {**(data.get("windows") or {}), **edit.windows}
-    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    text = _edited_text(texts.get(path, ""), edit)
     plans_of_texts({**texts, path: text}, known_sites, timezone)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.saving")
     staging.write_text(text, encoding="utf-8")
     os.replace(staging, path)
     return path
+
+
+def _round_trip() -> YAML:
+    """A YAML reader and writer that keeps the file's comments, key order and layout where nothing changed."""
+    rt = YAML(typ="rt")
+    rt.allow_unicode = True
+    rt.preserve_quotes = True
+    rt.width = 120
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
+
+
+def _edited_text(text: str, edit: PlanEdit) -> str:
+    """``text`` with the plan of ``edit`` put in: the comments of the file and of the plan's unchanged fields stay."""
+    rt = _round_trip()
+    data = rt.load(text) if text.strip() else None
+    data = data if isinstance(data, CommentedMap) else CommentedMap()
+    entries = data.get("plans")
+    if not isinstance(entries, list):
+        entries = data["plans"] = []
+    index = next((i for i, p in enumerate(entries) if isinstance(p, dict) and p.get("id") == edit.replaces), None)
+    if index is None:
+        entries.append(edit.entry)
+    else:
+        _update_in_place(entries[index], edit.entry)
+    if edit.windows:
+        windows = data.get("windows")
+        if not isinstance(windows, dict):
+            windows = data["windows"] = CommentedMap()
+        windows.update(edit.windows)
+    stream = io.StringIO()
+    rt.dump(data, stream)
+    return stream.getvalue()
+
+
+def _update_in_place(current: dict[str, Any], wanted: Mapping[str, Any]) -> None:
+    """Make ``current`` equal ``wanted`` key by key, so the comments of the keys that stay are kept."""
+    for key in [key for key in current if key not in wanted]:
+        del current[key]
+    for key, value in wanted.items():
+        if current.get(key) != value:
+            current[key] = value
 
 
 def _file_of_plan(texts: Mapping[Path, str], plan_id: str) -> Path:
