@@ -17,16 +17,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crawler.config import project_settings
 from crawler.exceptions import EvidenceError
-from crawler.settings import ADWATCH_RENDER_BROWSER_ARGS
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright
 
 logger = logging.getLogger(__name__)
 
-# The same closed-network flags as the rendering browser (one list, in crawler/settings.py).
-CLOSED_NETWORK_FLAGS = tuple(ADWATCH_RENDER_BROWSER_ARGS)
+# The same closed-network flags as the rendering browser (one setting, ADWATCH_RENDER_BROWSER_ARGS).
+CLOSED_NETWORK_FLAGS = tuple(project_settings().getlist("ADWATCH_RENDER_BROWSER_ARGS"))
 
 
 class SharedBrowser:

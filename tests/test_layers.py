@@ -22,7 +22,6 @@ PRODUCT = ("crawler", "rules", "indexer", "evidence", "dashboards", "scheduler.p
 
 KNOWN_DEBT = {
     ("crawler.demo", "sandbox.manifest"),  # the demo harness belongs with the CLI
-    ("evidence.browser", "crawler.settings"),  # evidence capture borrows the crawler's browser settings
     ("evidence.cli", "dashboards.cases"),  # the case register lives in the console's package
     ("evidence.cli", "dashboards.db"),
 }
