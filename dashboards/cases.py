@@ -93,12 +93,22 @@ class CaseRegister:
             raise CaseError(f"案件 {case_no} {case.status_label}，只能在审核台办理 handle it in the console")
         if case is not None and inspector and inspector != case.inspector:
             raise CaseError("承办人须与该案件一致 the inspector must be the case's")
+        taken = self.held_elsewhere(case_no, hit_ids)
+        if taken:
+            raise CaseError(f"命中已在其他案件中 already in another case: {', '.join(taken)}")
         with self.db.transaction():
             if case is None:
                 self.open(case_no, hit_ids[0], inspector, note, requested_by)
             self.add_hits(case_no, hit_ids)
             self.db.audit(requested_by, "case.add" if case else "case.request", case_no,
                           f"命令行：{len(hit_ids)} 项命中" + (f" → {inspector}" if inspector else ""))
+
+    def held_elsewhere(self, case_no: str, hit_ids: list[str]) -> list[str]:
+        """Those of ``hit_ids`` another case holds (one awaiting approval, transferred or closed)."""
+        rows = self.db.conn.execute(
+            f"""SELECT c.hit_id FROM case_hits c JOIN cases k ON k.case_no = c.case_no WHERE k.status != 'rejected'
+                AND k.case_no != ? AND c.hit_id IN ({', '.join('?' * len(hit_ids))})""", [case_no, *hit_ids])
+        return [row[0] for row in rows]
 
     def check_inspector(self, username: str) -> None:
         """承办 is an account of the inspection corps, in post: the case is theirs to see."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dashboards.accounts import User
+from dashboards.cases import CaseError
 from dashboards.decisions import DecisionError, Workflow
 from dashboards.services import Services
 from tests.dashboards.stores import CURE_CLAIM, SUPERLATIVE, add_user, checked_ad, open_services, save
@@ -316,6 +317,17 @@ def test_an_ad_whose_evidence_cannot_be_captured_is_not_transferred(desk: Desk) 
     assert desk.workflow.case("A-2026-001") is None
     assert [desk.status(h) for h in desk.cure_ids] == ["pending"] * 3
     assert desk.services.evidence.get(desk.cure_ids[0]).status == "missing"
+
+
+def test_the_cli_cannot_put_hits_of_a_console_case_into_another(desk: Desk) -> None:
+    desk.workflow.request_transfer(desk.reviewer, desk.cure_ids[0], "A-2026-001", "cop")
+
+    with pytest.raises(CaseError, match="命中已在其他案件中"):
+        desk.workflow.register.request("CLI-2026-2", desk.cure_ids[:1], "", "", "clerk")
+    desk.workflow.register.request("A-2026-001", desk.superlative_ids, "", "", "clerk")  # the same case takes more
+
+    assert desk.workflow.case("CLI-2026-2") is None
+    assert desk.workflow.case_hit_ids("A-2026-001") == desk.cure_ids + desk.superlative_ids
 
 
 def test_a_case_asked_for_outside_the_console_is_approved_with_an_inspector(desk: Desk) -> None:
