@@ -22,9 +22,6 @@ from indexer.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
 
-_VERSION_OF_HIT = """SELECT a.canonical_url, a.site, v.* FROM ad_versions v JOIN ads a ON a.id = v.ad_id
-                     WHERE v.id = (SELECT version_id FROM hits WHERE id = ?)"""
-
 
 def capture_missing(config: EvidenceConfig, hit_ids: list[str]) -> list[str]:
     """Capture evidence now for the ads of ``hit_ids`` that have none; returns the hits still without evidence.
@@ -37,21 +34,11 @@ def capture_missing(config: EvidenceConfig, hit_ids: list[str]) -> list[str]:
 
 def _capture_missing(config: EvidenceConfig, hit_ids: list[str]) -> list[str]:
     with EvidenceStore(config.db_path) as evidence, SqliteStore(config.db_path) as store:
-        items = _items(store, [hit_id for hit_id in hit_ids if not evidence.captured([hit_id])])
+        items = store.items_of_hits([hit_id for hit_id in hit_ids if not evidence.captured([hit_id])])
         if items:
             logger.info("Capturing evidence for %d ad version(s) on demand", len(items))
             asyncio.run(_collect(config, evidence, items))
         return [hit_id for hit_id in hit_ids if not evidence.captured([hit_id])]
-
-
-def _items(store: SqliteStore, hit_ids: list[str]) -> list[AdItem]:
-    """The stored ad version of each hit, once each, as the crawl handed it on (with all its hits)."""
-    items: dict[int, AdItem] = {}
-    for hit_id in hit_ids:
-        row = store.conn.execute(_VERSION_OF_HIT, (hit_id,)).fetchone()
-        if row is not None and row["id"] not in items:
-            items[row["id"]] = store._item_from_row(row)  # noqa: SLF001 — the store's own row-to-item mapping
-    return list(items.values())
 
 
 async def _collect(config: EvidenceConfig, evidence: EvidenceStore, items: list[AdItem]) -> None:

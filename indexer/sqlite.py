@@ -666,6 +666,19 @@ class SqliteStore:
         )
         return [self._item_from_row(row) for row in rows]
 
+    def items_of_hits(self, hit_ids: Iterable[str]) -> list[AdItem]:
+        """The stored ad version each hit was found on, once each, with every hit of it, in ``hit_ids`` order."""
+        items: dict[int, AdItem] = {}
+        for identifier in hit_ids:
+            row = self.conn.execute(
+                """SELECT a.canonical_url, a.site, v.* FROM ad_versions v JOIN ads a ON a.id = v.ad_id
+                   WHERE v.id = (SELECT version_id FROM hits WHERE id = ?)""",
+                (identifier,),
+            ).fetchone()
+            if row is not None and row["id"] not in items:
+                items[row["id"]] = self._item_from_row(row)
+        return list(items.values())
+
     def _item_from_row(self, row: sqlite3.Row) -> AdItem:
         item = AdItem(
             url=row["url"],
