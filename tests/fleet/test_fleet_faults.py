@@ -37,7 +37,7 @@ def test_three_workers_store_what_a_local_crawl_stores(fleet, local_crawl: Path)
 
 
 def test_a_worker_killed_mid_crawl_loses_nothing(fleet, local_crawl: Path) -> None:
-    crew = fleet()
+    crew = fleet(ADWATCH_FLEET_HEARTBEAT="0.2")  # the fleet crawls the sites in seconds: see the victim busy in time
     victim, *_ = crew.start_workers(3)
     crew.start_ingest()
     crew.crawl()
