@@ -143,9 +143,9 @@ def demo(as_json: bool, port_base: int | None, evidence: bool) -> None:
     score the hits against the sandbox's ground truth.
     """
     from crawler.config import project_settings
-    from crawler.demo import summarise
     from crawler.spiderloader import ProfileSpiderLoader
     from indexer.sqlite import SqliteStore
+    from sandbox.demo import summarise
     from sandbox.manifest import load_manifest
     from sandbox.server import DEFAULT_PORT_BASE, SandboxWeb
 

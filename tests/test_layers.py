@@ -21,7 +21,6 @@ SANDBOX_USERS = {"adwatch"}
 PRODUCT = ("crawler", "rules", "indexer", "evidence", "dashboards", "scheduler.py", "adwatch.py")
 
 KNOWN_DEBT = {
-    ("crawler.demo", "sandbox.manifest"),  # the demo harness belongs with the CLI
     ("evidence.cli", "dashboards.cases"),  # the case register lives in the console's package
     ("evidence.cli", "dashboards.db"),
 }

@@ -20,7 +20,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crawler.config import project_settings
-from crawler.demo import score_findings
 from crawler.urls import canonical_url
 from dashboards.app import create_app
 from dashboards.catalog import load_catalog
@@ -28,6 +27,7 @@ from dashboards.config import ConsoleConfig
 from indexer.backend import HitQuery, Review
 from indexer.sqlite import SqliteStore
 from rules.market_findings import finding_labels, is_finding
+from sandbox.demo import score_findings
 from sandbox.manifest import FINDING_KINDS, FINDINGS, load_manifest
 from sandbox.server import SandboxWeb
 from sandbox.sites.market import MARKET_FINDINGS, SALES_WITHOUT_REVIEWS

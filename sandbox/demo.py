@@ -1,4 +1,4 @@
-"""The demo job: start the sandbox web, crawl all its sites, check, store, and score against ground truth."""
+"""The demo job's scoring: a crawl of the sandbox web against its ground truth (the sandbox sits beside the product)."""
 
 from __future__ import annotations
 
