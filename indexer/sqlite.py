@@ -135,6 +135,9 @@ def hit_id(canonical_url: str, content_hash: str, rule_id: str, start: int) -> s
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
 
 
+#: Stored ad versions with their ad's URL and site: the rows :meth:`SqliteStore._item_from_row` reads.
+_VERSION_ROWS = "SELECT a.canonical_url, a.site, v.* FROM ad_versions v JOIN ads a ON a.id = v.ad_id"
+
 def _row_id(cursor: sqlite3.Cursor) -> int:
     """The rowid an INSERT just made (``lastrowid`` is typed optional: it is ``None`` only after other statements)."""
     row_id = cursor.lastrowid
@@ -647,10 +650,7 @@ class SqliteStore:
 
     def iter_items(self) -> Iterator[AdItem]:
         """Every stored version as an item with its hits and their review state; each ad's current version last."""
-        versions = self.conn.execute(
-            """SELECT a.canonical_url, a.site, v.* FROM ad_versions v JOIN ads a ON a.id = v.ad_id
-               ORDER BY a.id, v.id = a.current_version, v.id"""
-        )
+        versions = self.conn.execute(f"{_VERSION_ROWS} ORDER BY a.id, v.id = a.current_version, v.id")
         for row in versions:
             yield self._item_from_row(row)
 
@@ -659,11 +659,9 @@ class SqliteStore:
         wanted = sorted(set(ad_ids))
         if not wanted:
             return []
-        rows = self.conn.execute(
-            f"""SELECT a.canonical_url, a.site, v.* FROM ads a JOIN ad_versions v ON v.id = a.current_version
-                WHERE a.id IN ({", ".join("?" * len(wanted))}) ORDER BY a.id""",
-            wanted,
-        )
+        marks = ", ".join("?" * len(wanted))
+        query = f"{_VERSION_ROWS} WHERE v.id = a.current_version AND a.id IN ({marks}) ORDER BY a.id"
+        rows = self.conn.execute(query, wanted)
         return [self._item_from_row(row) for row in rows]
 
     def items_of_hits(self, hit_ids: Iterable[str]) -> list[AdItem]:
@@ -671,9 +669,7 @@ class SqliteStore:
         items: dict[int, AdItem] = {}
         for identifier in hit_ids:
             row = self.conn.execute(
-                """SELECT a.canonical_url, a.site, v.* FROM ad_versions v JOIN ads a ON a.id = v.ad_id
-                   WHERE v.id = (SELECT version_id FROM hits WHERE id = ?)""",
-                (identifier,),
+                f"{_VERSION_ROWS} WHERE v.id = (SELECT version_id FROM hits WHERE id = ?)", (identifier,)
             ).fetchone()
             if row is not None and row["id"] not in items:
                 items[row["id"]] = self._item_from_row(row)

@@ -413,6 +413,7 @@ class RuleEngine:
         self._anchor_masks = dict(masks)
         self._negation = _negation_regex(rulebook.negation_cues)
         self._article_order = {key: index for index, key in enumerate(rulebook.articles)}
+        self._notes = {key: article.note for key, article in rulebook.articles.items()}
 
     def warm_up(self) -> RuleEngine:
         """Load now what the engine otherwise loads on first use (jieba's dictionary, about a second)."""
@@ -531,7 +532,8 @@ class RuleEngine:
         # Exemption checks have no side effects, so stopping at ``max_hits`` kept spans changes nothing.
         unexempt = (span for span in spans if not self._exempt(compiled, doc, span, exempt_terms))
         kept = islice(unexempt, compiled.rule.max_hits)
-        return [self._make_hit(compiled.rule, doc.norm, span, category) for span in kept]
+        note = self._notes[compiled.rule.article_key]
+        return [self._make_hit(compiled.rule, doc.norm, span, category, note) for span in kept]
 
     def _candidates(self, compiled: _CompiledRule, doc: _Document) -> set[Span]:
         spans: set[Span] = set()
@@ -601,7 +603,7 @@ class RuleEngine:
         if not missing:
             return []
         rule = compiled.rule
-        explanation = f"{rule.explanation}（缺少：{'、'.join(missing)}）"
+        explanation = f"{rule.explanation}（缺少：{'、'.join(missing)}）{self._notes[rule.article_key]}"
         return [
             Hit(
                 rule.id,
@@ -621,7 +623,7 @@ class RuleEngine:
         ]
 
     @staticmethod
-    def _make_hit(rule: Rule, norm: Normalized, span: Span, category: str) -> Hit:
+    def _make_hit(rule: Rule, norm: Normalized, span: Span, category: str, note: str) -> Hit:
         start, end = norm.to_original(*span)
         return Hit(
             rule_id=rule.id,
@@ -632,7 +634,7 @@ class RuleEngine:
             matched=norm.original[start:end],
             start=start,
             end=end,
-            explanation=rule.explanation,
+            explanation=rule.explanation + note,
             penalty=rule.penalty,
             category=category,
             see_also=tuple(rule.see_also),

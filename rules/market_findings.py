@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -25,12 +25,11 @@ from datasketch import MinHash, MinHashLSH
 from pydantic import Field, ValidationError, field_validator
 
 from rules.normalize import normalize
-from rules.rulebook import RulebookError, Severity, StrictModel, known_article, load_rulebook
+from rules.rulebook import RulebookError, Severity, StrictModel, known_article, load_articles, load_rulebook
 
 MARKET_DIR = Path(__file__).resolve().parent / "market"
 #: Every rule id of a finding beyond ads starts so, the rulebook's (market_order.yaml) and the detectors'.
 FINDING_PREFIX = "market-"
-UNVERIFIED_NOTE = "（条号未经官方文本核实 article number unverified）"
 TOP_RATING = 5
 
 
@@ -44,7 +43,6 @@ class DetectorRule(StrictModel):
     article_key: str
     see_also: list[str] = Field(default_factory=list)
     severity: Severity
-    verified: bool
     explanation: str
     penalty: str
 
@@ -96,6 +94,8 @@ class MarketData:
     brands: list[Brand]
     protected: list[ProtectedName]
     accessory_words: tuple[str, ...] = ()
+    #: Article key → what a hit citing it adds to its explanation (``articles.yaml``: unverified numbers say so).
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 def _load(path: Path, model: type[StrictModel]) -> Any:
@@ -142,6 +142,7 @@ def load_market_data(directory: Path = MARKET_DIR) -> MarketData:
         brands=brands.brands,
         protected=_load(directory / "authorisations.yaml", AuthorisationFile).names,
         accessory_words=tuple(brands.accessory_words),
+        notes={key: article.note for key, article in load_articles().items()},
     )
 
 
@@ -157,7 +158,7 @@ class Finding:
         """The finding as a hit, in the rule engine's hit shape (no text offsets: start = end = 0)."""
         rule = data.rules[self.rule_id]
         article = f"{rule.article}；另见{'、'.join(rule.see_also)}" if rule.see_also else rule.article
-        note = "" if rule.verified else UNVERIFIED_NOTE
+        note = data.notes.get(rule.article_key, "")
         return {
             "rule_id": rule.id,
             "law": rule.law,

@@ -9,7 +9,7 @@ comparison began at its first observation.
 The rules themselves are rulebook entries (``rulebook/price_history.yaml``) citing
 ``rulebook/articles.yaml``: an article of 《明码标价和禁止价格欺诈规定》 (国家市场监督管理总局令
 第56号, 2022-07-01) whose number could not be checked against the official text is
-marked ``verified: false`` there, and every hit citing it says so in its explanation.
+marked ``verified: false`` there, and every hit citing it says so in its explanation (``Article.note``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from functools import cache
 
 from rules.rulebook import load_rulebook
 
-UNVERIFIED_NOTE = "（条号未经官方文本核实 article number unverified）"
-
 
 @dataclass(frozen=True)
 class PriceRule:
@@ -34,7 +32,7 @@ class PriceRule:
     article: str
     article_key: str
     severity: str
-    verified: bool
+    note: str
     description: str
     penalty: str
 
@@ -50,7 +48,7 @@ def price_rules() -> dict[str, PriceRule]:
             rule.article,
             rule.article_key,
             rule.severity,
-            book.articles[rule.article_key].verified,
+            book.articles[rule.article_key].note,
             rule.explanation,
             rule.penalty,
         )
@@ -98,7 +96,6 @@ class PriceFinding:
 
     def hit(self) -> dict[str, object]:
         rule = price_rules()[self.rule_id]
-        note = "" if rule.verified else UNVERIFIED_NOTE
         return {
             "rule_id": rule.rule_id,
             "law": rule.law,
@@ -109,7 +106,7 @@ class PriceFinding:
             "matched": self.matched,
             "start": self.start,
             "end": self.end,
-            "explanation": f"{rule.description}：{self.explanation}{note}",
+            "explanation": f"{rule.description}：{self.explanation}{rule.note}",
             "penalty": rule.penalty,
         }
 

@@ -41,6 +41,8 @@ EDITORIAL_LEXICON = "editorial_cues"
 COMMERCIAL_LEXICON = "commercial_cues"
 CATEGORY_FILE = "categories.yaml"
 ARTICLE_FILE = "articles.yaml"
+#: Said at the end of every explanation citing an article whose number ``articles.yaml`` marks unverified.
+UNVERIFIED_NOTE = "（条号未经官方文本核实 article number unverified）"
 
 Severity = Literal["high", "medium", "low"]
 
@@ -244,6 +246,11 @@ class Article(StrictModel):
     penalty: str = Field(min_length=1)
     summary: str = Field(min_length=1)
     verified: bool
+
+    @property
+    def note(self) -> str:
+        """What a hit citing this article adds to its explanation: nothing, or that its number is unverified."""
+        return "" if self.verified else UNVERIFIED_NOTE
 
 
 class ArticleFile(StrictModel):
