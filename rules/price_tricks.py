@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from rules.rulebook import load_rulebook
+from rules.rulebook import DEFAULT_RULEBOOK_DIR, RulebookError, lint_rule_files, load_articles
+
+PRICE_RULE_FILE = DEFAULT_RULEBOOK_DIR / "price_history.yaml"
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,11 @@ class PriceRule:
 
 @cache
 def price_rules() -> dict[str, PriceRule]:
-    """The rulebook's ``price_history`` rules by id, read once."""
-    book = load_rulebook()
+    """The rulebook's ``price_history`` rules by id, read once from their own file (they use no lexicon)."""
+    articles = load_articles()
+    rules, _versions, problems = lint_rule_files([PRICE_RULE_FILE], lexicons={}, articles=articles)
+    if problems:
+        raise RulebookError(problems)
     return {
         rule.id: PriceRule(
             rule.id,
@@ -48,11 +53,11 @@ def price_rules() -> dict[str, PriceRule]:
             rule.article,
             rule.article_key,
             rule.severity,
-            book.articles[rule.article_key].note,
+            articles[rule.article_key].note,
             rule.explanation,
             rule.penalty,
         )
-        for rule in book.rules
+        for rule in rules
         if rule.kind == "price_history"
     }
 
